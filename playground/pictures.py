@@ -1,0 +1,54 @@
+"""Pictures from arrays with PIL alone: image grids and point scatters.
+
+Used where a static picture is wanted (the CLI's samples.png, the UI's sample grid, GIF frames).
+No plotly, no matplotlib: they are slow to import and the core stays light.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+from torchvision.utils import make_grid
+
+REAL_COLOUR = (150, 150, 150)
+FAKE_COLOUR = (230, 110, 20)
+
+
+def image_grid(images: np.ndarray | torch.Tensor, columns: int | None = None, scale: int = 1) -> Image.Image:
+    """(N, C, H, W) in [-1, 1] -> one PIL image, `columns` per row (default: square), upscaled."""
+    batch = torch.as_tensor(np.asarray(images, dtype=np.float32))
+    batch = torch.nan_to_num(batch, nan=0.0).clamp(-1, 1)
+    columns = columns or max(1, int(math.ceil(math.sqrt(batch.shape[0]))))
+    grid = make_grid(batch, nrow=columns, padding=1, normalize=True, value_range=(-1, 1), pad_value=1.0)
+    array = (grid.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    picture = Image.fromarray(array[..., 0] if array.shape[2] == 1 else array)
+    if batch.shape[1] == 1:
+        picture = picture.convert("L")
+    if scale > 1:
+        picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
+    return picture
+
+
+def scatter(fake: np.ndarray, real: np.ndarray | None = None, size: int = 480,
+            extent: float | None = None) -> Image.Image:
+    """Fake points (orange) over real points (grey) in a square picture centred on the origin."""
+    fake = np.asarray(fake, dtype=np.float32)
+    fake = fake[np.isfinite(fake).all(axis=1)]
+    both = fake if real is None else np.concatenate([fake, np.asarray(real, np.float32)])
+    if extent is None:
+        extent = float(np.abs(both).max()) * 1.1 if len(both) else 1.0
+        extent = max(extent, 1e-3)
+    picture = Image.new("RGB", (size, size), "white")
+    draw = ImageDraw.Draw(picture)
+
+    def to_pixels(points: np.ndarray) -> np.ndarray:
+        return (points / extent * 0.5 + 0.5) * (size - 1) * np.array([1, -1]) + np.array([0, size - 1])
+
+    for points, colour in ((real, REAL_COLOUR), (fake, FAKE_COLOUR)):
+        if points is None:
+            continue
+        for x, y in to_pixels(np.asarray(points, np.float32)):
+            draw.ellipse((x - 1.5, y - 1.5, x + 1.5, y + 1.5), fill=colour)
+    return picture
