@@ -56,10 +56,14 @@ def load_generator(path: str | Path, config: TrainConfig | None = None) -> tuple
         shape = tuple(int(s) for s in json.loads(metadata["shape"]))
     except (KeyError, ValueError, TypeError, ConfigError) as err:
         raise CheckpointError(f"{path.name!r} has no usable GAN Playground metadata ({err})") from None
-    generator, _ = build_models(config.arch, shape, config.z_dim, config.width, config.depth)
+    size = config.image_size
+    allowed = [(2,)] if not config.is_image else [(1, size, size), (3, size, size)]
+    if shape not in allowed:   # never trust file metadata with sizes: it decides what gets allocated
+        raise CheckpointError(f"{path.name!r}: data shape {shape} does not fit dataset={config.dataset!r}")
     try:
+        generator, _ = build_models(config.arch, shape, config.z_dim, config.width, config.depth)
         generator.load_state_dict(tensors)
-    except RuntimeError as err:
+    except (RuntimeError, ValueError) as err:
         raise CheckpointError(f"weights in {path.name!r} do not fit the config: {str(err)[:200]}") from None
     return generator.eval(), config, shape
 

@@ -77,20 +77,20 @@ def train(config: TrainConfig, steps: int, out: Path, quiet: bool = False) -> di
     last_print = 0.0
     with open(out / "metrics.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
+        writer.writerow(["step", *STAT_NAMES, *_quality_header(dataset)])
         for step in range(1, steps + 1):
             stats = trainer.step()
             history.add(stats.to_dict())
             if not stats.finite:
                 print(f"\nstopped at step {step}: a loss or gradient became non-finite (diverged)", file=sys.stderr)
-                writer.writerow([step] + [getattr(stats, n) for n in STAT_NAMES])
+                writer.writerow([step] + [getattr(stats, n) for n in STAT_NAMES]
+                                + [""] * len(_quality_header(dataset)))
                 break
             is_eval = step % every == 0 or step == steps
             if is_eval:
                 quality = evaluate(dataset, trainer.sample(EVAL_SAMPLES).numpy(), real)
                 history.add_eval({"step": step, **quality})
             if step == 1 or step % LOG_EVERY == 0 or is_eval:
-                if step == 1:
-                    writer.writerow(["step", *STAT_NAMES, *_quality_header(dataset)])
                 row = [step] + [getattr(stats, n) for n in STAT_NAMES]
                 row += [quality.get(k, "") if is_eval else "" for k in _quality_header(dataset)]
                 writer.writerow(row)
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     source = run.add_mutually_exclusive_group(required=True)
     source.add_argument("--preset", help="lesson preset name (see `presets`)")
     source.add_argument("--config", help="a config.json (e.g. from an earlier run)")
-    run.add_argument("--set", action="append", metavar="KEY=VALUE", help="override one config key (repeatable)")
+    run.add_argument("--set", action="extend", nargs="+", metavar="KEY=VALUE", help="override config keys (repeatable)")
     run.add_argument("--steps", type=int, help="training steps (default: the preset's suggestion)")
     run.add_argument("--out", required=True, help="output directory")
     run.add_argument("--quiet", action="store_true", help="no progress line")

@@ -21,7 +21,7 @@ def dcgan_layout(image_size: int) -> tuple[int, int]:
     while base % 2 == 0 and base > 7:
         base //= 2
         doublings += 1
-    if doublings < 1 or base < 3:
+    if doublings < 1 or not 3 <= base <= 7:
         raise ValueError(f"image_size={image_size} cannot be built by a DCGAN "
                          "(need base * 2**k with base 3..7 and k >= 1, e.g. 16, 28, 32, 64)")
     return base, doublings

@@ -1,0 +1,101 @@
+"""How many torch threads should a training run use? Trainer.step() with 1 and 2 threads, alone and
+while another process keeps one core busy.
+
+    .venv/bin/python bench/threads.py [--quick] [--threads 1 2]
+
+On a 2-core machine (a CPU-basic Space, a laptop with a browser open) the trainer is never
+alone: the web server, a second visitor, or the tests of a colleague want a core too. DESIGN.md
+notes that with 2 intra-op threads PyTorch's OpenMP can slow 10-20x under such competition
+(a thread that waits at a barrier for its descheduled twin). This measures both workloads of
+bench/step_rate.py in both situations. Within one situation the thread counts alternate in
+rounds inside this one process; each round runs for a fixed time, not a fixed step count, so a
+pathological case cannot blow the time budget. "Busy" = a `while True: pass` Python subprocess.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import torch  # noqa: E402
+
+from benchutil import WORKLOADS, CoreBurner, OtherLoad, machine_line, median, rate_for, spread  # noqa: E402
+from playground import Trainer  # noqa: E402
+
+
+def measure(trainers: dict, thread_counts: list[int], rounds: int, seconds: float) -> dict:
+    """{(workload, threads): [steps/s per round]}, thread counts alternating round by round."""
+    rates: dict[tuple[str, int], list[float]] = {}
+    for name, trainer in trainers.items():
+        for threads in thread_counts:                     # warm-up at every thread count
+            torch.set_num_threads(threads)
+            rate_for(trainer.step, 0.3)
+        for r in range(rounds):
+            order = thread_counts if r % 2 == 0 else list(reversed(thread_counts))
+            for threads in order:
+                torch.set_num_threads(threads)
+                rates.setdefault((name, threads), []).append(rate_for(trainer.step, seconds))
+    return rates
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2 short rounds (a smoke test)")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts (default 1 2)")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds per situation (default 4)")
+    args = parser.parse_args(argv)
+    rounds = args.rounds or (2 if args.quick else 4)
+    seconds = 0.5 if args.quick else 1.5
+    print(machine_line())
+    print(f"{rounds} rounds of ~{seconds:.1f} s per (workload, threads), thread counts alternating; "
+          f"median steps/s (wall clock)\n")
+
+    trainers = {name: Trainer(config) for name, config in WORKLOADS.items()}
+    with OtherLoad() as quiet:
+        results = {"alone": measure(trainers, args.threads, rounds, seconds)}
+    with CoreBurner(), OtherLoad() as busy:
+        results["1 core busy"] = measure(trainers, args.threads, rounds, seconds)
+    print(f"cores kept busy by other processes meanwhile: 'alone' {quiet.cores:.2f}, "
+          f"'1 core busy' {busy.cores:.2f} (including the burner)\n")
+
+    print("| workload | threads | alone: steps/s | min..max | 1 core busy: steps/s | min..max | busy / alone |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    best: dict[str, dict[str, int]] = {}
+    for name in trainers:
+        for threads in args.threads:
+            alone = results["alone"][(name, threads)]
+            busy = results["1 core busy"][(name, threads)]
+            print(f"| {name} | {threads} | {median(alone):.1f} | {spread(alone)} | {median(busy):.1f} | "
+                  f"{spread(busy)} | {median(busy) / median(alone):.2f} |")
+        for situation, rates in results.items():
+            best.setdefault(name, {})[situation] = max(args.threads, key=lambda t: median(rates[(name, t)]))
+
+    # Recommendation: the thread count whose *worst* situation is best, summed over workloads as
+    # fractions of each workload's best rate (so the slow DCGAN counts as much as the fast MLP).
+    def score(threads: int) -> float:
+        total = 0.0
+        for name in trainers:
+            for rates in results.values():
+                top = max(median(rates[(name, t)]) for t in args.threads)
+                total += median(rates[(name, threads)]) / top
+        return total
+
+    def worst(threads: int) -> float:
+        return min(median(rates[(name, threads)]) / max(median(rates[(name, t)]) for t in args.threads)
+                   for name in trainers for rates in results.values())
+
+    choice = max(args.threads, key=lambda t: (worst(t), score(t)))
+    print()
+    for name, situations in best.items():
+        print(f"{name}: fastest alone with {situations['alone']} thread(s), "
+              f"with one core busy with {situations['1 core busy']} thread(s)")
+    print(f"\nRecommendation: torch.set_num_threads({choice}) by default "
+          f"(worst case {worst(choice):.0%} of the best thread count in any situation; "
+          + ", ".join(f"{t} thread(s): worst {worst(t):.0%}" for t in args.threads) + ").")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,265 @@
+"""Plotly figures from plain data (dicts of lists, numpy arrays): curves, quality, the 2D field.
+
+gr.Plot re-sends and re-renders the whole figure on every tick (~2 Hz), so every figure here is
+small on purpose: no template (plotly_white alone is ~8 KB of JSON), fixed height, float32 arrays
+(plotly serialises numpy arrays as base64, 4 bytes a number), and at most MAX_POINTS points per
+curve or scatter. Non-finite values are dropped rather than sent: one NaN in the record must not
+blank a chart, and divergence is reported in words by diagnose.py.
+"""
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+MAX_POINTS = 1000          # per curve and per scatter: more is invisible at these sizes
+MAX_GRID_LINES = 24        # per direction of the latent-grid overlay
+CURVE_HEIGHT = 260         # px
+FIELD_HEIGHT = 420         # px
+
+D_COLOUR = "#3b6fb6"       # the discriminator, blue
+G_COLOUR = "#e6550d"       # the generator and its samples, orange (as in pictures.py)
+REAL_COLOUR = "#969696"    # real data, grey (as in pictures.py)
+REALISH_COLOUR = "#1b7837" # D(x) near 1: green, the top of the field's colour scale
+ARROW_COLOUR = "#7f2704"   # a darker orange, readable on top of the orange fakes
+GRID_COLOUR = "#4a4a8c"
+# Diverging around D = 0.5 (PRGn): purple where D says "fake", white where it cannot tell,
+# green where it says "real" -- the GAN Lab picture.
+FIELD_SCALE = [[0.0, "#762a83"], [0.25, "#c2a5cf"], [0.5, "#f7f7f7"], [0.75, "#a6dba0"],
+               [1.0, "#1b7837"]]
+
+
+# --- shared helpers ---------------------------------------------------------------------
+def _layout(height: int, **extra) -> dict:
+    """The one light style: no template, small margins, legend on top, zoom kept across updates."""
+    layout = dict(
+        template="none", height=height, autosize=True,
+        margin=dict(l=52, r=16, t=30, b=40), font=dict(size=11),
+        paper_bgcolor="white", plot_bgcolor="white",
+        legend=dict(orientation="h", x=0, y=1.0, xanchor="left", yanchor="bottom"),
+        # A constant uirevision makes plotly.js keep the user's zoom and hidden traces when the
+        # next tick's figure arrives.
+        uirevision="playground",
+    )
+    layout.update(extra)
+    return layout
+
+
+def _thin(n: int, limit: int = MAX_POINTS) -> np.ndarray:
+    """Indices of at most `limit` evenly strided rows of n; the first and the latest are kept."""
+    if n <= limit:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, limit).round().astype(np.int64))
+
+
+def _float32(values) -> np.ndarray:
+    """Anything array-like (None entries included) -> float32; overflow becomes inf, then dropped."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.asarray([] if values is None else values, dtype=np.float64).astype(np.float32)
+
+
+def _xy(x, y, positive: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Finite (x, y) pairs as float32, thinned; positive=True also drops y <= 0 (log axes)."""
+    x, y = _float32(x).ravel(), _float32(y).ravel()
+    n = min(len(x), len(y))
+    x, y = x[:n], y[:n]
+    keep = np.isfinite(x) & np.isfinite(y)
+    if positive:
+        keep &= y > 0
+    x, y = x[keep], y[keep]
+    index = _thin(len(x))
+    return x[index], y[index]
+
+
+def _points(points, limit: int = MAX_POINTS) -> np.ndarray:
+    """(N, 2) finite float32 points, at most `limit`: samples are i.i.d., so a stride is fair."""
+    points = _float32(points).reshape(-1, 2)
+    points = points[np.isfinite(points).all(axis=1)]
+    return points[_thin(len(points), limit)]
+
+
+def _joined(*groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Groups of (L, n, 2) polylines -> one x and one y array with a gap after each line.
+
+    One trace (one SVG path) instead of L traces. The gap is NaN rather than None: plotly.js
+    breaks a line at NaN exactly as at None (connectgaps=False), and a float32 array travels as
+    base64 and skips plotly.py's per-element validation of Python lists (~5x faster here).
+    """
+    parts = []
+    for lines in groups:
+        lines = np.asarray(lines, dtype=np.float32).copy()
+        lines[~np.isfinite(lines).all(axis=-1)] = np.nan   # a non-finite point is a gap, not a crash
+        gaps = np.full((len(lines), 1, 2), np.nan, np.float32)
+        parts.append(np.concatenate([lines, gaps], axis=1).reshape(-1, 2))
+    joined = np.concatenate(parts)
+    return joined[:, 0], joined[:, 1]
+
+
+def empty_figure(message: str) -> go.Figure:
+    """A blank chart that says `message` in its centre (no run yet, nothing measured yet)."""
+    hidden = dict(visible=False)
+    return go.Figure(layout=_layout(
+        CURVE_HEIGHT, xaxis=hidden, yaxis=hidden,
+        annotations=[dict(text=message, x=0.5, y=0.5, xref="paper", yref="paper",
+                          showarrow=False, font=dict(size=13, color="#777"))]))
+
+
+# --- training curves --------------------------------------------------------------------
+def _line_figure(curves: Mapping[str, Sequence[float]], lines: Sequence[tuple[str, str, str]],
+                 log_y: bool = False, **layout) -> go.Figure:
+    """One line per (column, label, colour) of `curves` against curves["step"]."""
+    traces = []
+    for column, label, colour in lines:
+        x, y = _xy(curves.get("step"), curves.get(column), positive=log_y)
+        traces.append(go.Scatter(x=x, y=y, name=label, mode="lines",
+                                 line=dict(color=colour, width=1.5),
+                                 hovertemplate=f"{label}: %{{y:.3g}}<extra></extra>"))
+    y_axis = layout.pop("yaxis", {})
+    if log_y:
+        y_axis = dict(y_axis, type="log", exponentformat="power")
+    return go.Figure(traces, _layout(CURVE_HEIGHT, hovermode="x unified",
+                                     xaxis=dict(title="step"), yaxis=y_axis, **layout))
+
+
+def loss_figure(curves: Mapping[str, Sequence[float]]) -> go.Figure:
+    """D and G loss against the training step."""
+    return _line_figure(curves, [("d_loss", "D loss", D_COLOUR), ("g_loss", "G loss", G_COLOUR)],
+                        yaxis=dict(title="loss"))
+
+
+def prob_figure(curves: Mapping[str, Sequence[float]]) -> go.Figure:
+    """Mean D(x) and D(G(z)) against the step, with the 0.5 line where D cannot tell them apart."""
+    equilibrium = dict(type="line", xref="paper", x0=0, x1=1, y0=0.5, y1=0.5,
+                       line=dict(color="#888", width=1, dash="dash"))
+    label = dict(text="equilibrium", xref="paper", x=1, y=0.5, xanchor="right", yanchor="bottom",
+                 showarrow=False, font=dict(size=10, color="#888"))
+    return _line_figure(curves, [("d_real", "D(x) real", REALISH_COLOUR),
+                                 ("d_fake", "D(G(z)) fake", G_COLOUR)],
+                        yaxis=dict(title="D output", range=[-0.02, 1.02]),
+                        shapes=[equilibrium], annotations=[label])
+
+
+def grad_figure(curves: Mapping[str, Sequence[float]]) -> go.Figure:
+    """Gradient norms of D and G on a log axis (vanishing gradients span decades)."""
+    return _line_figure(curves, [("grad_norm_d", "D grad norm", D_COLOUR),
+                                 ("grad_norm_g", "G grad norm", G_COLOUR)],
+                        log_y=True, yaxis=dict(title="gradient norm"))
+
+
+# --- quality ----------------------------------------------------------------------------
+# (key, label, colour, is_count). Counts (modes, classes) go on the left axis; scores
+# (fractions, divergences) on the right one -- or on the left when there is no count.
+QUALITY_SERIES = [
+    ("modes_covered", "modes covered", D_COLOUR, True),
+    ("classes_covered", "digit classes covered", D_COLOUR, True),
+    ("high_quality", "high-quality fraction", REALISH_COLOUR, False),
+    ("js", "JS divergence", G_COLOUR, False),
+    ("fd", "Fréchet distance", G_COLOUR, False),
+]
+
+
+def quality_figure(evals: Sequence[Mapping[str, float]]) -> go.Figure:
+    """The quality metrics present in the evaluation rows, against the step."""
+    steps = [row.get("step") for row in evals]
+    series = [(s, _xy(steps, [row.get(s[0]) for row in evals])) for s in QUALITY_SERIES]
+    series = [(s, xy) for s, xy in series if xy[0].size]     # plot only what was measured
+    if not series:
+        return empty_figure("quality is measured every few hundred steps")
+    has_count = any(is_count for (*_, is_count), _ in series)
+    has_score = any(not is_count for (*_, is_count), _ in series)
+    traces = [go.Scatter(x=x, y=y, name=label, mode="lines+markers",
+                         yaxis="y2" if has_count and not is_count else "y",
+                         line=dict(color=colour, width=1.5), marker=dict(size=5),
+                         hovertemplate=f"{label}: %{{y:.3g}}<extra></extra>")
+              for (key, label, colour, is_count), (x, y) in series]
+    layout = _layout(CURVE_HEIGHT, hovermode="x unified", xaxis=dict(title="step"),
+                     yaxis=dict(title="covered" if has_count else "score", rangemode="tozero"))
+    # A count axis from 0 to the total makes "3 of 8" visible at a glance.
+    totals = _float32([row.get("modes_total") for row in evals])
+    totals = totals[np.isfinite(totals) & (totals > 0)]
+    plotted = {key for (key, *_), _ in series}
+    total = (float(totals.max()) if "modes_covered" in plotted and totals.size
+             else 10.0 if "classes_covered" in plotted else None)           # ten digit classes
+    if total:
+        layout["yaxis"]["range"] = [0, total * 1.08]
+    if has_count and has_score:
+        layout["yaxis2"] = dict(title="score", overlaying="y", side="right", rangemode="tozero",
+                                showgrid=False)
+        layout["margin"]["r"] = 52
+    return go.Figure(traces, layout)
+
+
+# --- the 2D field -----------------------------------------------------------------------
+def _arrow_lines(arrows: np.ndarray) -> np.ndarray:
+    """(K, 4) rows x, y, dx, dy -> (K, 5, 2) polylines tail, tip, barb, tip, barb (25 % long, ±25°)."""
+    tail, delta = arrows[:, :2], arrows[:, 2:]
+    tip = tail + delta
+    angle = math.radians(25)
+    c, s = math.cos(angle), math.sin(angle)
+    back = -0.25 * delta
+    left = tip + back @ np.array([[c, s], [-s, c]], np.float32)      # back rotated by +25°
+    right = tip + back @ np.array([[c, -s], [s, c]], np.float32)     # and by -25°
+    return np.stack([tail, tip, left, tip, right], axis=1)
+
+
+def _grid_lines(manifold: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(k, k, 2) image of a latent grid -> its rows and its columns, (L, n, 2) each, thinned alike."""
+    step = max(1, math.ceil(max(manifold.shape[:2]) / MAX_GRID_LINES))
+    grid = manifold[::step, ::step]
+    return grid, grid.transpose(1, 0, 2)
+
+
+def field_figure(real: np.ndarray, fake: np.ndarray, field: Mapping | None = None,
+                 manifold: np.ndarray | None = None) -> go.Figure:
+    """GAN Lab view of 2D data: D's probability as a heatmap, real and fake points,
+    G's gradient arrows on some fakes, and the image of a latent grid when z is 2D."""
+    real, fake, field = _points(real), _points(fake), field or {}
+    traces = []
+    xs, ys, d = _float32(field.get("xs")).ravel(), _float32(field.get("ys")).ravel(), _float32(field.get("d"))
+    has_heat = xs.size > 0 and ys.size > 0 and d.shape == (ys.size, xs.size)
+    if has_heat:
+        z = np.round(np.clip(d, 0.0, 1.0), 3).astype(np.float32)   # NaN cells stay gaps
+        traces.append(go.Heatmap(
+            x=xs, y=ys, z=z, zmin=0, zmax=1, colorscale=FIELD_SCALE, opacity=0.45, name="D(x)",
+            zsmooth="best",
+            colorbar=dict(thickness=8, len=0.6, tickvals=[0, 0.5, 1],
+                          ticktext=["fake", "0.5", "real"], title=dict(text="D")),
+            hovertemplate="D(%{x:.2f}, %{y:.2f}) = %{z:.2f}<extra></extra>"))
+    # The view: the field's grid, or a square around the data when there is no field.
+    if has_heat:
+        x_range = [float(xs.min()), float(xs.max())]
+        y_range = [float(ys.min()), float(ys.max())]
+    else:
+        both = np.concatenate([real, fake])
+        if not len(both):
+            both = np.array([[-1.0, -1.0], [1.0, 1.0]], np.float32)   # nothing yet: a unit view
+        centre = (both.min(axis=0) + both.max(axis=0)) / 2
+        half = max(float((both.max(axis=0) - both.min(axis=0)).max()) / 2 * 1.1, 1e-3)
+        x_range = [float(centre[0]) - half, float(centre[0]) + half]
+        y_range = [float(centre[1]) - half, float(centre[1]) + half]
+
+    for points, label, colour in ((real, "real data", REAL_COLOUR), (fake, "generated", G_COLOUR)):
+        traces.append(go.Scatter(x=points[:, 0], y=points[:, 1], name=label, mode="markers",
+                                 marker=dict(color=colour, size=4, opacity=0.7), hoverinfo="skip"))
+    arrows = _float32(field.get("arrows")).reshape(-1, 4)
+    arrows = arrows[np.isfinite(arrows).all(axis=1)][:MAX_POINTS]
+    if len(arrows):
+        ax, ay = _joined(_arrow_lines(arrows))
+        traces.append(go.Scatter(x=ax, y=ay, name="G's gradient", mode="lines",
+                                 line=dict(color=ARROW_COLOUR, width=1.2), hoverinfo="skip"))
+    if manifold is not None:
+        grid = _float32(manifold)
+        if grid.ndim == 3 and grid.shape[2] == 2 and grid.size:
+            gx, gy = _joined(*_grid_lines(grid))
+            traces.append(go.Scatter(x=gx, y=gy, name="latent grid", mode="lines",
+                                     line=dict(color=GRID_COLOUR, width=0.7), opacity=0.5,
+                                     hoverinfo="skip"))
+    # Equal aspect: a circle of data must look like a circle. constrain="domain" shrinks the
+    # plot area instead of widening the range, so the view stays the field's grid.
+    axis = dict(showgrid=False, zeroline=False, constrain="domain")
+    return go.Figure(traces, _layout(
+        FIELD_HEIGHT, hovermode="closest",
+        xaxis=dict(axis, range=x_range),
+        yaxis=dict(axis, range=y_range, scaleanchor="x", scaleratio=1)))

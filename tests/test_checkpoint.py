@@ -1,0 +1,163 @@
+"""playground.checkpoint: a saved generator comes back bit for bit; anything that is not a
+GAN Playground safetensors file (a pickle in disguise, garbage, a mismatched config) is refused
+with CheckpointError and never executed."""
+import json
+import os
+import pathlib
+import pickle
+import struct
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from playground import checkpoint
+from playground.checkpoint import (CheckpointError, generate, load_config_file, load_generator,
+                                   save_generator)
+from playground.config import TrainConfig
+from playground.trainer import Trainer
+
+TINY = dict(batch_size=8, width=8, depth=1, z_dim=4, device="cpu")
+CONFIGS = {
+    "points-mlp": TrainConfig(dataset="ring", **TINY),
+    "digits-dcgan": TrainConfig(dataset="digits", arch="dcgan", image_size=16, **TINY),
+    "digits-mlp": TrainConfig(dataset="digits", arch="mlp", image_size=8, **TINY),
+}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One intra-op thread: with 2 on 2 busy cores these tiny steps run ~40x slower (DESIGN.md)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def trained(name, steps=3):
+    trainer = Trainer(CONFIGS[name])
+    for _ in range(steps):          # BatchNorm running statistics move away from their init
+        trainer.step()
+    return trainer
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_round_trip_gives_identical_outputs(tmp_path, name):
+    trainer = trained(name)
+    path = save_generator(tmp_path / "g.safetensors", trainer.generator, trainer.config,
+                          trainer.dataset.shape)
+    generator, config, shape = load_generator(path)
+    assert config == trainer.config and shape == trainer.dataset.shape
+    assert not generator.training
+    z = trainer.fixed_z(32)
+    assert torch.equal(generate(generator, z), trainer.generate(z))
+    assert torch.equal(generate(generator, z), trainer.sample(32))
+    # Saving did not leave the trainer's generator in eval mode.
+    assert trainer.generator.training
+
+
+def test_config_argument_overrides_the_metadata(tmp_path):
+    trainer = trained("points-mlp", steps=1)
+    path = save_generator(tmp_path / "g.safetensors", trainer.generator, trainer.config, (2,))
+    (tmp_path / "config.json").write_text(trainer.config.replace(seed=5).to_json())
+    config = load_config_file(tmp_path / "config.json")
+    _, loaded, _ = load_generator(path, config)
+    assert loaded.seed == 5
+
+
+def pickle_bomb(marker: pathlib.Path) -> bytes:
+    """A pickle that creates `marker` when it is unpickled: code execution in miniature."""
+    class Payload:
+        def __reduce__(self):
+            return (pathlib.Path.touch, (marker,))
+    return pickle.dumps(Payload())
+
+
+def test_the_pickle_payload_is_live(tmp_path):
+    # Control: the payload really runs code when a pickle loader reads it.
+    control = tmp_path / "control"
+    pickle.loads(pickle_bomb(control))
+    assert control.exists()
+
+
+@pytest.mark.parametrize("how", ["pickle", "torch_save"])
+def test_pickle_renamed_safetensors_is_refused_and_not_run(tmp_path, how):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "generator.safetensors"
+    if how == "pickle":
+        path.write_bytes(pickle_bomb(marker))
+    else:
+        class Payload:
+            def __reduce__(self):
+                return (pathlib.Path.touch, (marker,))
+        torch.save({"net.0.weight": torch.ones(2, 2), "evil": Payload()}, path)
+    with pytest.raises(CheckpointError, match="not a safetensors checkpoint"):
+        load_generator(path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("content", [
+    b"",
+    b"abc",
+    os.urandom(4096),
+    struct.pack("<Q", 9) + b"{not json",                       # header length ok, JSON broken
+    struct.pack("<Q", 2**40) + b"{}",                          # header length far past the end
+    struct.pack("<Q", 2) + b"[]",
+    (lambda h: struct.pack("<Q", len(h)) + h)(json.dumps(     # tensor data missing
+        {"w": {"dtype": "F32", "shape": [1000], "data_offsets": [0, 4000]}}).encode()),
+], ids=["empty", "short", "random", "bad-json", "huge-header", "json-list", "truncated"])
+def test_garbage_is_refused(tmp_path, content):
+    path = tmp_path / "g.safetensors"
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError):
+        load_generator(path)
+
+
+def test_missing_and_oversized_files_are_refused(tmp_path, monkeypatch):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_generator(tmp_path / "nope.safetensors")
+    trainer = trained("points-mlp", steps=0)
+    path = save_generator(tmp_path / "g.safetensors", trainer.generator, trainer.config, (2,))
+    monkeypatch.setattr(checkpoint, "MAX_CHECKPOINT_BYTES", 100)
+    with pytest.raises(CheckpointError, match="larger"):
+        load_generator(path)
+
+
+def test_safetensors_without_our_metadata_is_refused(tmp_path):
+    path = tmp_path / "foreign.safetensors"
+    save_file({"w": torch.ones(3)}, str(path))
+    with pytest.raises(CheckpointError, match="metadata"):
+        load_generator(path)
+    save_file({"w": torch.ones(3)}, str(path), metadata={"config": '{"lr_d": -1}', "shape": "[2]"})
+    with pytest.raises(CheckpointError, match="metadata"):
+        load_generator(path)
+
+
+@pytest.mark.parametrize("name, changes", [
+    ("points-mlp", {"width": 16}),
+    ("points-mlp", {"z_dim": 5}),
+    ("points-mlp", {"depth": 2}),
+    ("digits-dcgan", {"width": 4}),
+    ("digits-dcgan", {"arch": "mlp"}),
+])
+def test_mismatched_config_is_refused(tmp_path, name, changes):
+    trainer = trained(name, steps=0)
+    path = save_generator(tmp_path / "g.safetensors", trainer.generator, trainer.config,
+                          trainer.dataset.shape)
+    with pytest.raises(CheckpointError, match="do not fit"):
+        load_generator(path, trainer.config.replace(**changes))
+
+
+@pytest.mark.parametrize("config, shape", [
+    (CONFIGS["digits-dcgan"], [1, 9, 9]),      # a DCGAN cannot be built for 9x9
+    (CONFIGS["digits-dcgan"], [2]),            # a DCGAN for point data
+    (CONFIGS["points-mlp"], [-1]),             # a negative dimension
+])
+def test_tampered_shape_metadata_is_a_checkpoint_error(tmp_path, config, shape):
+    # Checkpoints come from strangers: whatever the metadata says, the caller gets one error
+    # type to catch, not a ValueError / RuntimeError from deep inside the model builders.
+    path = tmp_path / "tampered.safetensors"
+    save_file({"w": torch.ones(2)}, str(path),
+              metadata={"config": config.to_json(), "shape": json.dumps(shape)})
+    with pytest.raises(CheckpointError):
+        load_generator(path)
