@@ -13,7 +13,8 @@ steps/s of each and the ratio trainer/bare (target >= 0.9).
 
 --explain adds bare-loop variants that each do one thing the trainer does on top of the example
 (a second G forward instead of reusing the fakes; gradient norms of both networks), to show
-where a gap comes from.
+where a gap comes from, and a sketch of a fix (ReusingTrainer: the G update reuses the fakes of
+the last D update).
 """
 from __future__ import annotations
 
@@ -192,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1)")
     parser.add_argument("--quick", action="store_true", help="3 short rounds (a smoke test)")
-    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 5)")
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 9)")
     parser.add_argument("--explain", action="store_true", help="add bare-loop variants that locate a gap")
     args = parser.parse_args(argv)
     torch.set_num_threads(max(1, args.threads))

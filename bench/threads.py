@@ -57,10 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         results = {"alone": measure(trainers, args.threads, rounds, seconds)}
     with CoreBurner(), OtherLoad() as busy:
         results["1 core busy"] = measure(trainers, args.threads, rounds, seconds)
-    print(f"cores kept busy by other processes meanwhile: 'alone' {quiet.cores:.2f}, "
-          f"'1 core busy' {busy.cores:.2f} (including the burner)\n")
+    print(f"cores kept busy by other processes meanwhile: no burner {quiet.cores:.2f}, "
+          f"with burner {busy.cores:.2f} (burner included); 'alone' is only alone when the first is ~0\n")
 
-    print("| workload | threads | alone: steps/s | min..max | 1 core busy: steps/s | min..max | busy / alone |")
+    print("| workload | threads | no burner: steps/s | min..max | + burner (1 core busy): steps/s | min..max | burner / no burner |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     best: dict[str, dict[str, int]] = {}
     for name in trainers:

@@ -69,8 +69,9 @@ def _make_optimizer(kind: str, params, lr: float, beta1: float, beta2: float) ->
     return torch.optim.SGD(params, lr=lr)
 
 
-def _grad_norm(module: nn.Module) -> torch.Tensor:
-    grads = [p.grad for p in module.parameters() if p.grad is not None]
+def _grad_norm(optimizer: torch.optim.Optimizer) -> torch.Tensor:
+    # The optimizer's parameter list is already flat: cheaper than walking the module tree.
+    grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
     return torch.nn.utils.get_total_norm(grads) if grads else torch.zeros(())
 
 
@@ -109,17 +110,22 @@ class Trainer:
     def _noise(self, count: int) -> torch.Tensor:
         return torch.randn(count, self.config.z_dim, generator=self.noise_rng, device=self.device)
 
-    def d_update(self) -> dict[str, torch.Tensor]:
-        """One discriminator update; returns its statistics as 0-d tensors (no device sync)."""
+    def d_update(self, keep_fake: bool = False) -> dict[str, torch.Tensor]:
+        """One discriminator update; returns its statistics as 0-d tensors (no device sync).
+
+        With keep_fake, the fakes are made with autograd on and returned under "fake", so the
+        G update that follows can reuse them instead of running G again (as the DCGAN example
+        does). G has not changed in between, so G's gradient through them is exact.
+        """
         ############################
         # (1) Update D: push D(x) up on real data and D(G(z)) down on fakes
         ############################
         cfg = self.config
         real = self._real_batch()
-        with torch.no_grad():
-            fake = self.generator(self._noise(real.shape[0]))
+        with torch.set_grad_enabled(keep_fake):
+            kept = self.generator(self._noise(real.shape[0]))
         real = add_instance_noise(real, cfg.instance_noise, self.noise_rng)
-        fake = add_instance_noise(fake, cfg.instance_noise, self.noise_rng)
+        fake = add_instance_noise(kept.detach(), cfg.instance_noise, self.noise_rng)
         if cfg.r1_gamma > 0:
             real.requires_grad_(True)
         real_logits = self.discriminator(real)
@@ -137,17 +143,19 @@ class Trainer:
             with torch.no_grad():
                 for p in self.discriminator.parameters():
                     p.clamp_(-cfg.clip, cfg.clip)
-        return {"d_loss": d_loss.detach(),
-                "d_real": self.loss.prob(real_logits.detach()).mean(),
-                "d_fake": self.loss.prob(fake_logits.detach()).mean(),
-                "grad_norm_d": _grad_norm(self.discriminator)}
+        stats = {"d_loss": d_loss.detach(),
+                 "d_real": self.loss.prob(real_logits.detach()).mean(),
+                 "d_fake": self.loss.prob(fake_logits.detach()).mean(),
+                 "grad_norm_d": _grad_norm(self.opt_d)}
+        return {**stats, "fake": kept} if keep_fake else stats
 
-    def g_update(self) -> dict[str, torch.Tensor]:
-        """One generator update; returns its statistics as 0-d tensors."""
+    def g_update(self, fake: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """One generator update (on `fake` = G(z) with its graph, if given); returns 0-d tensors."""
         ############################
         # (2) Update G: make D call the fakes real (the objective depends on the loss)
         ############################
-        fake = self.generator(self._noise(self.config.batch_size))
+        if fake is None:
+            fake = self.generator(self._noise(self.config.batch_size))
         fake_logits = self.discriminator(add_instance_noise(fake, self.config.instance_noise, self.noise_rng))
         g_loss = self.loss.g_loss(fake_logits)
         self.opt_g.zero_grad(set_to_none=True)
@@ -156,7 +164,7 @@ class Trainer:
         # D's gradients from this backward pass are never used: drop them now so they cannot
         # leak into D's next update (D zeroes its grads anyway; this frees the memory early).
         self.discriminator.zero_grad(set_to_none=True)
-        return {"g_loss": g_loss.detach(), "grad_norm_g": _grad_norm(self.generator)}
+        return {"g_loss": g_loss.detach(), "grad_norm_g": _grad_norm(self.opt_g)}
 
     # --- the training step ---------------------------------------------------------------
     def step(self, d_steps: int | None = None, g_steps: int | None = None) -> StepStats:
@@ -170,10 +178,10 @@ class Trainer:
         d_steps = self.config.d_steps if d_steps is None else d_steps
         g_steps = self.config.g_steps if g_steps is None else g_steps
         values: dict[str, torch.Tensor] = {}
-        for _ in range(d_steps):
-            values.update(self.d_update())
+        for index in range(d_steps):
+            values.update(self.d_update(keep_fake=g_steps > 0 and index == d_steps - 1))
         for _ in range(g_steps):
-            values.update(self.g_update())
+            values.update(self.g_update(values.pop("fake", None)))
         self.step_count += 1
         previous = self.last_stats.to_dict() if self.last_stats else {}
         numbers = dict(zip(values, torch.stack(list(values.values())).tolist())) if values else {}
