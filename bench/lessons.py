@@ -59,7 +59,7 @@ def check(preset: str, seed: int, work: Path) -> tuple[bool, str]:
     if preset == "ring_collapse":
         q = points_outcome(out, preset)
         return q["modes_covered"] <= 3, f"modes {q['modes_covered']}/8 wall {wall:.1f}s"
-    if preset == "wgan_gp_grid":
+    if preset in ("wgan_gp_grid", "r1_grid"):
         q = points_outcome(out, preset)
         return q["modes_covered"] >= 20, f"modes {q['modes_covered']}/25 hq {q['high_quality']:.2f} wall {wall:.1f}s"
     if preset == "d_too_strong":
@@ -84,7 +84,7 @@ def check(preset: str, seed: int, work: Path) -> tuple[bool, str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("presets", nargs="*", default=["ring_stable", "ring_collapse", "d_too_strong",
+    parser.add_argument("presets", nargs="*", default=["ring_stable", "ring_collapse", "d_too_strong", "r1_grid",
                                                        "saturating_loss", "wgan_gp_grid", "digits_mlp",
                                                        "digits_dcgan"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])

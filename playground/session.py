@@ -118,8 +118,9 @@ class Session:
     def step(self, d_steps: int | None = None, g_steps: int | None = None) -> str:
         """One training step while paused (d_steps/g_steps override: D-only is (1, 0), G-only (0, 1))."""
         with self._lock:
-            if self._thread is not None:
-                return self._set_message("pause first to step one at a time")
+            running = self._thread is not None
+        if running:
+            return self._set_message("pause first to step one at a time")
         with self._step_lock:
             if self.trainer is None:
                 self._build()

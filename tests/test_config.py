@@ -90,7 +90,7 @@ def test_live_keys():
 
 
 LESSONS = ["ring_stable", "ring_collapse", "d_too_strong", "saturating_loss", "wgan_gp_grid",
-           "digits_mlp", "digits_dcgan", "mnist_dcgan"]
+           "digits_mlp", "digits_dcgan", "mnist_dcgan", "r1_grid"]
 
 
 def test_the_eight_lessons_exist_and_validate():

@@ -1,0 +1,18 @@
+"""GAN Playground's entry point (`python app.py`, also what a Hugging Face Space runs).
+
+Host and port come from Gradio's environment variables (GRADIO_SERVER_NAME, GRADIO_SERVER_PORT;
+locally 127.0.0.1:7860), never from this file, so the same file runs on a laptop and a Space.
+GAN_PLAYGROUND_MAX_RUNS (default 2) caps the runs that train at the same time.
+"""
+from playground.session import SessionRegistry
+from playground.trainer import set_threads
+from playground.ui.app import build_app, max_runs_from_env
+
+# One torch thread per process: these small models are fastest that way, and two threads
+# collapse 10-20x as soon as another run competes for the 2 cores (bench/RESULTS.md).
+set_threads(1)
+
+demo = build_app(SessionRegistry(max_running=max_runs_from_env()))
+
+if __name__ == "__main__":
+    demo.launch()

@@ -1,0 +1,67 @@
+"""The whole page: title, a paragraph for students, the Train and Latent space tabs.
+
+One SessionRegistry serves every visitor: each browser tab (Gradio session_hash) gets its own
+Session, at most `max_running` of them train at once, and a tab that closes stops its thread
+(demo.unload fires after the heartbeat notices the tab is gone).
+"""
+from __future__ import annotations
+
+import os
+
+import gradio as gr
+
+from ..session import SessionRegistry
+from .latent_tab import LatentHandlers, build_latent_tab
+from .train_tab import TICK_S, TrainHandlers, build_train_tab
+
+DEFAULT_MAX_RUNS = 2          # a 2-vCPU Space: each run takes about one core
+# Handlers other than the tick are short (a command to a session, a generator pass), so a
+# handful may run together; CPU-heavy ones set their own lower limit.
+DEFAULT_CONCURRENCY = 4
+# Gradio's temp files (sample grids written every tick, exports, GIFs): every 10 minutes,
+# delete those older than 30 minutes.
+DELETE_CACHE = (600, 1800)
+
+INTRO = """# GAN Playground
+A **generative adversarial network** is two networks in a contest: the *generator* G turns random
+noise into samples, the *discriminator* D tries to tell them from real data, and each learns from
+the other's mistakes. Pick a lesson, press **Start**, and watch the contest live: the losses,
+how sure D is about real and fake data, and the samples themselves. Change the learning rates or
+the D:G step ratio while it runs and see what happens; the findings panel explains problems in
+plain words. The **Latent space** tab then walks through what the generator has learned."""
+
+
+def max_runs_from_env() -> int:
+    """GAN_PLAYGROUND_MAX_RUNS (default 2): how many runs may train at the same time."""
+    raw = os.environ.get("GAN_PLAYGROUND_MAX_RUNS", str(DEFAULT_MAX_RUNS))
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise SystemExit(f"GAN_PLAYGROUND_MAX_RUNS={raw!r} is not allowed: an integer >= 1")
+    return value
+
+
+def build_app(registry: SessionRegistry | None = None) -> gr.Blocks:
+    """The Gradio app, queued and ready to launch."""
+    if registry is None:          # (not `registry or ...`: an empty registry is falsy, it has __len__)
+        registry = SessionRegistry(max_running=DEFAULT_MAX_RUNS)
+    train, latent = TrainHandlers(registry), LatentHandlers(registry)
+
+    def close_session(request: gr.Request) -> None:
+        registry.close(request.session_hash)
+
+    with gr.Blocks(title="GAN Playground", delete_cache=DELETE_CACHE) as demo:
+        gr.Markdown(INTRO)
+        # Always on; a tick with nothing new costs one snapshot and sends gr.skip()s.
+        timer = gr.Timer(TICK_S)
+        with gr.Tabs():
+            with gr.Tab("Train", id="train"):
+                build_train_tab(train, timer)
+            with gr.Tab("Latent space", id="latent"):
+                build_latent_tab(latent)
+        demo.unload(close_session)
+    demo.registry = registry          # for tests and for app.py's log line
+    demo.queue(default_concurrency_limit=DEFAULT_CONCURRENCY)
+    return demo

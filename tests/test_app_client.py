@@ -1,0 +1,88 @@
+"""The real app on a local port, driven by gradio_client: two visitors, two isolated runs, and a
+closed visitor's trainer thread stops (demo.unload, fired when the heartbeat finds it gone)."""
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+
+import pytest
+
+gradio_client = pytest.importorskip("gradio_client")
+
+from playground.config import TrainConfig  # noqa: E402
+from playground.session import SessionRegistry  # noqa: E402
+from playground.ui.app import build_app  # noqa: E402
+from playground.ui.controls import values_from_config  # noqa: E402
+
+TINY = TrainConfig(width=16, depth=2, batch_size=32)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def trainer_threads() -> int:
+    return sum(1 for t in threading.enumerate() if t.name == "gan-trainer")
+
+
+def wait(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def step_of(client) -> int:
+    status = client.predict(api_name="/tick")[0]
+    return int(re.search(r"step (\d+)", status).group(1))
+
+
+@pytest.fixture
+def app(monkeypatch):
+    # Gradio reads the heartbeat interval per connection: a short one makes unload fire fast.
+    monkeypatch.setenv("GRADIO_HEARTBEAT_INTERVAL", "0.3")
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+    registry = SessionRegistry(max_running=4)
+    demo = build_app(registry)
+    port = free_port()
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    yield f"http://127.0.0.1:{port}/", registry
+    demo.close()
+
+
+def test_two_visitors_are_isolated_and_closing_one_stops_its_thread(app):
+    url, registry = app
+    before = trainer_threads()
+    first = gradio_client.Client(url, verbose=False, download_files=False)
+    second = gradio_client.Client(url, verbose=False, download_files=False)
+    try:
+        assert first.predict(*values_from_config(TINY.replace(seed=1)), api_name="/start") == "training"
+        assert second.predict(*values_from_config(TINY.replace(seed=2, lr_d=0.0005)),
+                              api_name="/start") == "training"
+        wait(lambda: step_of(first) > 20 and step_of(second) > 20, 15, "both runs to advance")
+        assert registry.running_count() == 2 and trainer_threads() == before + 2
+        one, two = registry.get(first.session_hash), registry.get(second.session_hash)
+        assert (one.trainer.config.seed, one.trainer.config.lr_d) == (1, 0.001)
+        assert (two.trainer.config.seed, two.trainer.config.lr_d) == (2, 0.0005)
+        # A live edit reaches only its own session.
+        assert "lr_g=0.0003" in first.predict(*values_from_config(TINY.replace(seed=1, lr_g=0.0003)),
+                                              api_name="/update")
+        wait(lambda: one.trainer.config.lr_g == 0.0003, 5, "the live edit")
+        assert two.trainer.config.lr_g == 0.001
+
+        second.close()          # stops its heartbeat: the server sees the tab gone
+        wait(lambda: registry.running_count() == 1, 15, "the closed visitor's run to stop")
+        wait(lambda: trainer_threads() == before + 1, 5, "its thread to exit")
+        assert len(registry) == 1 and two.trainer is None
+        still = step_of(first)
+        wait(lambda: step_of(first) > still + 10, 10, "the other run to keep training")
+    finally:
+        first.close()
+        second.close()
+        registry.close(first.session_hash)
+        registry.close(second.session_hash)
