@@ -91,16 +91,16 @@ def digits_run(tmp_path_factory, env):
     return out
 
 
-def test_presets_lists_all_eight(capsys):
+def test_presets_lists_every_lesson(capsys):
     # In-process: `python -m playground presets` is sys.exit(main(["presets"])), and another
     # interpreter start would cost seconds of torch imports for no extra coverage.
     assert cli.main(["presets"]) == 0
     captured = capsys.readouterr()
     lines = [line for line in captured.out.splitlines() if line.strip()]
     names = [line.split()[0] for line in lines]
-    assert sorted(names) == preset_names() and len(names) == 8
+    assert sorted(names) == preset_names()
     assert {"ring_stable", "ring_collapse", "d_too_strong", "saturating_loss", "wgan_gp_grid",
-            "digits_mlp", "digits_dcgan", "mnist_dcgan"} == set(names)
+            "digits_mlp", "digits_dcgan", "mnist_dcgan"} <= set(names)
     assert all(len(line.split(None, 1)) == 2 for line in lines)     # each with its summary
     assert captured.err == ""
 

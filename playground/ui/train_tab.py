@@ -79,10 +79,10 @@ class TrainHandlers:
         # A lesson is a new experiment: keep nothing of the previous run (not even when only
         # live keys differ, where Start alone would carry on with the old weights).
         if session.trainer is not None:
-            message = session.reset(preset.config)
+            session.reset(preset.config)
         else:
             session.update(**preset.config.to_dict())
-            message = f"loaded “{preset.title}”: press Start"
+        message = f"loaded “{preset.title}”: fresh weights, press Start"
         lesson = f"### {preset.title}\n{preset.summary}\n\n{preset.lesson}"
         return values_from_config(preset.config) + [lesson, message]
 
