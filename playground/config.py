@@ -238,9 +238,10 @@ def preset_names() -> list[str]:
 
 
 def get_preset(name: str) -> Preset:
+    names = preset_names()
+    if name not in names:          # checked before any path is built from a visitor's string
+        raise ConfigError("preset", name, f"one of {names}")
     path = PRESETS_DIR / f"{name}.json"
-    if not path.is_file():
-        raise ConfigError("preset", name, f"one of {preset_names()}")
     raw = json.loads(path.read_text())
     return Preset(name=raw["name"], title=raw["title"], summary=raw["summary"],
                   lesson=raw["lesson"], config=TrainConfig.from_dict(raw.get("config", {})),

@@ -6,14 +6,20 @@
     snap = session.snapshot()      # cheap, immutable; what the UI renders at ~2 Hz
 
 Threads: at most one worker per session. The worker exits whenever it is not asked to run
-(paused, diverged, stopped), so an idle server has no trainer threads. Two locks:
-`_lock` guards the session's fields and is held only for moments; `_step_lock` guards the
-Trainer, and is held for a whole step (by the worker, or by a single-step command).
-The snapshot is built in the worker, so a UI tick never waits for a step.
+(paused, diverged, stopped), so an idle server has no trainer threads. Three locks, always
+taken in this order:
+- `_command_lock` (re-entrant) makes commands one at a time: without it a Start arriving while
+  a Pause waits for the worker would re-arm the worker, and the Pause would wait forever.
+  The worker never takes it, so a command may safely wait for the worker.
+- `_step_lock` guards the Trainer for a whole step (the worker's, or a single-step command's).
+- `_lock` guards the session's fields and is held only for moments.
+The snapshot is built in the worker, so a UI tick (which takes no lock but `_lock`, briefly)
+never waits for a step or a command.
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import threading
 import time
@@ -33,6 +39,15 @@ POINT_SAMPLES = 1000          # fakes drawn in the field view
 IMAGE_SAMPLES = 64            # an 8 x 8 grid
 EVAL_SAMPLES = 2000           # the quality metrics need >= 2000 (DESIGN.md)
 EVAL_EVERY_S = 3.0            # quality metrics: ~10-20 ms each, so well under 10 % of training
+
+
+def _command(method):
+    """Run a Session method under the session's command lock (one command at a time)."""
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self._command_lock:
+            return method(self, *args, **kwargs)
+    return locked
 
 
 @dataclass(frozen=True)
@@ -66,6 +81,7 @@ class Session:
     """One user's run. Every public method is safe to call from any thread, in any order."""
 
     def __init__(self, config: TrainConfig | None = None):
+        self._command_lock = threading.RLock()
         self._lock = threading.Lock()
         self._step_lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -89,6 +105,7 @@ class Session:
         self._version = 0
 
     # --- commands ------------------------------------------------------------------------
+    @_command
     def start(self, config: TrainConfig | None = None) -> str:
         """Train in the background; a `config` whose non-live keys differ starts a fresh run."""
         with self._lock:
@@ -107,6 +124,7 @@ class Session:
                 self._thread.start()
         return self._set_message(note or "training", state="running")
 
+    @_command
     def pause(self) -> str:
         """Stop after the current step; the thread exits, the run is kept."""
         with self._lock:
@@ -115,6 +133,7 @@ class Session:
         state = "paused" if self._snapshot.state == "running" else None
         return self._set_message("paused" if state else self._snapshot.message, state=state)
 
+    @_command
     def step(self, d_steps: int | None = None, g_steps: int | None = None) -> str:
         """One training step while paused (d_steps/g_steps override: D-only is (1, 0), G-only (0, 1))."""
         with self._lock:
@@ -129,11 +148,13 @@ class Session:
         what = {(1, 0): "one D update", (0, 1): "one G update"}.get((d_steps, g_steps), "one step")
         return self._set_message(f"{what} done", state="paused")
 
+    @_command
     def reset(self, config: TrainConfig | None = None) -> str:
         """Stop, and start over from fresh weights (with `config` if given)."""
         self._rebuild(config or self.config)
         return self._set_message("reset: fresh weights, press Start", state="idle")
 
+    @_command
     def stop(self) -> None:
         """End the session for good: the worker exits and nothing restarts it."""
         with self._lock:
@@ -144,6 +165,7 @@ class Session:
             self.trainer = None
         self._set_message("stopped", state="stopped")
 
+    @_command
     def update(self, **changes) -> str:
         """Change live keys now (between steps); other keys are stored and need a reset."""
         live = {k: v for k, v in changes.items() if k in LIVE_KEYS}
@@ -165,6 +187,7 @@ class Session:
             parts.append(f"{', '.join(changed_later)} changed: takes effect after Reset")
         return self._set_message("; ".join(parts)) if parts else self._snapshot.message
 
+    @_command
     def restore(self) -> str:
         """Back to the last finite weights after a divergence."""
         self.pause()

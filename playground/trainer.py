@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from .budget import check_budget
 from .config import TrainConfig, check_live
 from .data import Dataset, make_dataset
 from .losses import LOSSES, add_instance_noise, gradient_penalty, r1_penalty
@@ -83,6 +84,7 @@ class Trainer:
         self.device = resolve_device(config.device)
         self.dataset = dataset if dataset is not None else make_dataset(config)
         self.loss = LOSSES[config.loss]
+        check_budget(config, self.dataset.shape)    # refuse before allocating, not after
         with _BUILD_LOCK, torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
             generator, discriminator = build_models(

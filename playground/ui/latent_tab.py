@@ -9,6 +9,7 @@ the path over the real data (gr.Plot, point data); a walk shows the one that fit
 """
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ SOURCES = [("the generator being trained", "session"), ("an uploaded checkpoint"
 METHODS = [("straight line (lerp)", "lerp"), ("great circle (slerp)", "slerp")]
 MIN_FRAMES, MAX_FRAMES = 2, 32
 N_DIMS = 4                       # sliders for the first latent coordinates
+DIM_LIMIT = 4.0                  # slider range: a standard normal z rarely leaves +-4
 STRIP_MAX_PX = 1600              # the strip's width: the cell scale shrinks as frames grow
 REAL_POINTS = 1000
 NO_MODEL = ("No generator yet. Train one on the Train tab (press Start or Step), or choose "
@@ -68,6 +70,17 @@ def _whole(name: str, value: Any, low: int, high: int) -> int:
         number = None
     if number is None or not low <= number <= high:
         raise ConfigError(name, value, f"an integer from {low} to {high}")
+    return number
+
+
+def _coordinate(name: str, value: Any, limit: float = DIM_LIMIT) -> float:
+    """A latent coordinate from a slider, refused with a message naming it."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        number = math.nan
+    if isinstance(value, bool) or not -limit <= number <= limit:   # NaN fails both comparisons
+        raise ConfigError(name, value, f"a number from {-limit:g} to {limit:g}")
     return number
 
 
@@ -177,11 +190,12 @@ class LatentHandlers:
         try:
             a = _whole("seed_a", seed_a, 0, 2**31 - 1)
             model = self._model(request, source, upload)
-            z = with_dimensions(z_from_seed(a, model.config.z_dim), [float(d) for d in dims])
+            coords = [_coordinate(f"z{i + 1}", d) for i, d in enumerate(dims)]
+            z = with_dimensions(z_from_seed(a, model.config.z_dim), coords)
             out = model(z[None])
         except (ConfigError, LatentError, CheckpointError) as err:
             return f"⚠️ {err}", gr.skip(), gr.skip()
-        shown = ", ".join(f"z{i + 1}={float(d):+.2f}" for i, d in enumerate(dims[:model.config.z_dim]))
+        shown = ", ".join(f"z{i + 1}={d:+.2f}" for i, d in enumerate(coords[:model.config.z_dim]))
         if model.points:
             return (f"one sample at {shown}", gr.update(visible=False),
                     gr.update(visible=True, value=path_figure(model.real, out, line=False)))
