@@ -164,7 +164,6 @@ def test_memory_stays_flat_over_many_steps():
         assert len(s.history.rows) <= 100 and s.history.stride >= 16
         assert len(s.history.recent) <= 200
         assert len(s.history) == 3001
-        assert s.history.rows[-1][0] > 2900 or s.history.stride > 1
     finally:
         s.stop()
 
