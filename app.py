@@ -4,10 +4,10 @@ Host and port come from Gradio's environment variables (GRADIO_SERVER_NAME, GRAD
 locally 127.0.0.1:7860), never from this file, so the same file runs on a laptop and a Space.
 GAN_PLAYGROUND_MAX_RUNS (default 2) caps the runs that train at the same time.
 """
-from playground.checkpoint import MAX_CHECKPOINT_BYTES
 from playground.session import SessionRegistry
 from playground.trainer import set_threads
 from playground.ui.app import build_app, max_runs_from_env
+from playground.ui.uploads import MAX_UPLOAD_BYTES
 
 # One torch thread per process: these small models are fastest that way, and two threads
 # collapse 10-20x as soon as another run competes for the 2 cores (bench/RESULTS.md).
@@ -16,5 +16,6 @@ set_threads(1)
 demo = build_app(SessionRegistry(max_running=max_runs_from_env()))
 
 if __name__ == "__main__":
-    # Uploads are checkpoints: refuse anything larger than a checkpoint may be, before it is stored.
-    demo.launch(max_file_size=MAX_CHECKPOINT_BYTES)
+    # Refuse any upload larger than the largest thing a visitor may upload (a checkpoint),
+    # before it is stored.
+    demo.launch(max_file_size=MAX_UPLOAD_BYTES)

@@ -90,6 +90,7 @@ class Session:
         self._closed = False
         self.config = config or TrainConfig()
         self.trainer: Trainer | None = None
+        self.uploaded_data = ""       # where this visitor's uploaded training images were staged
         self._reset_run_state()
         self._snapshot = Snapshot(state="idle", config=self.config,
                                   message="press Start to train")

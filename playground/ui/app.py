@@ -31,6 +31,22 @@ the D:G step ratio while it runs and see what happens; the findings panel explai
 plain words. The **Latent space** tab then walks through what the generator has learned."""
 
 
+# Layout fixes Gradio has no parameter for. They travel inside the page (a hidden gr.HTML's
+# `head`), so they apply however the app is launched (app.py, a Space, the tests).
+# - A chart's title is Gradio's block label, which floats over the figure's top-left corner,
+#   right where the legend is: put it above the figure instead.
+# - Sample grids and latent strips are small PNGs (8x8 digits, 4 px a pixel): let them grow to
+#   their box, with crisp pixels rather than blur.
+CSS = """
+.block:has(> .js-plotly-plot) > label[data-testid="block-label"] {
+    position: static; margin: var(--block-label-margin) 0 0 var(--block-label-margin);
+}
+#grid_image img, #latent_strip_image img, #latent_sample img {
+    object-fit: contain; image-rendering: pixelated;
+}
+"""
+
+
 def max_runs_from_env() -> int:
     """GAN_PLAYGROUND_MAX_RUNS (default 2): how many runs may train at the same time."""
     raw = os.environ.get("GAN_PLAYGROUND_MAX_RUNS", str(DEFAULT_MAX_RUNS))
@@ -50,9 +66,10 @@ def build_app(registry: SessionRegistry | None = None) -> gr.Blocks:
     train, latent = TrainHandlers(registry), LatentHandlers(registry)
 
     def close_session(request: gr.Request) -> None:
-        registry.close(request.session_hash)
+        train.close(request)
 
     with gr.Blocks(title="GAN Playground", delete_cache=DELETE_CACHE) as demo:
+        gr.HTML("", head=f"<style>{CSS}</style>", visible="hidden", elem_id="page_style")
         gr.Markdown(INTRO)
         # Always on; a tick with nothing new costs one snapshot and sends gr.skip()s.
         timer = gr.Timer(TICK_S)

@@ -24,7 +24,8 @@ DATASET_LABELS = {
     "moons": "two moons", "circles": "two circles", "line": "a line segment",
     "digits": "digits (8×8 scans, offline)", "mnist": "MNIST (downloaded)",
     "fashion_mnist": "Fashion-MNIST (downloaded)", "cifar10": "CIFAR-10 (downloaded)",
-    # "folder" is left out: it needs a data_path, which this page has no control for.
+    # The path is never typed: it is set server side from the visitor's upload (ui/uploads.py).
+    "folder": "your own images (upload them below)",
 }
 ARCH_LABELS = {"mlp": "MLP (fully connected)", "dcgan": "DCGAN (convolutional, images only)"}
 LOSS_LABELS = {

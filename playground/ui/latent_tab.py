@@ -212,7 +212,7 @@ def build_latent_tab(handlers: LatentHandlers) -> None:
     with gr.Row():
         source = gr.Radio(SOURCES, value="session", label="Generator", elem_id="latent_source")
         upload = gr.File(label="Checkpoint (.safetensors)", file_types=[".safetensors"],
-                         type="filepath", elem_id="checkpoint_upload")
+                         type="filepath", height=120, elem_id="checkpoint_upload")
     with gr.Row():
         seed_a = gr.Number(1, label="Seed A", precision=0, elem_id="seed_a")
         seed_b = gr.Number(2, label="Seed B", precision=0, elem_id="seed_b")
@@ -224,7 +224,7 @@ def build_latent_tab(handlers: LatentHandlers) -> None:
     message = gr.Markdown("", elem_id="latent_message")
     with gr.Column(elem_id="latent_strip"):
         strip = gr.Image(label="From A to B", type="pil", format="png", interactive=False,
-                         elem_id="latent_strip_image")
+                         height=180, elem_id="latent_strip_image")
         path = gr.Plot(label="The path over the real data", visible=False, elem_id="latent_path")
     gif = gr.File(label="Animated GIF", interactive=False, elem_id="latent_gif")
     with gr.Accordion(f"Move along the first {N_DIMS} latent coordinates", open=False):

@@ -28,12 +28,12 @@ from typing import Any
 import gradio as gr
 
 from .. import charts
-from ..config import ConfigError, get_preset, list_presets
+from ..config import ConfigError, TrainConfig, get_preset, list_presets
 from ..data import DataError
 from ..pictures import image_grid
 from ..session import SessionRegistry, Snapshot
-from . import exports
-from .controls import CONTROLS, as_dict, config_from_values, values_from_config
+from . import exports, uploads
+from .controls import CONTROLS, DATASET_LABELS, as_dict, config_from_values, values_from_config
 
 DEFAULT_PRESET = "ring_stable"
 TICK_S = 0.5
@@ -68,6 +68,47 @@ class TrainHandlers:
     def _session(self, request):
         return self.registry.get(request.session_hash)
 
+    def _config(self, request, values) -> TrainConfig:
+        """The controls' config; for `folder` data, the path of this visitor's own upload."""
+        config = config_from_values(as_dict(values))
+        if config.dataset != "folder":
+            return config
+        staged = self._session(request).uploaded_data
+        if not staged:
+            raise ConfigError("dataset", "folder", "an upload of your images first "
+                              "(“Your own images and configs” below the controls)")
+        return config.replace(data_path=staged)
+
+    # --- uploads -------------------------------------------------------------------------
+    def upload_images(self, request: gr.Request, files: list[str] | None) -> str:
+        """Stage training images (or one zip) for dataset 'folder'."""
+        if not files:
+            return ""
+        session = self._session(request)
+        try:
+            staged = uploads.stage_images(files, request.session_hash)
+        except uploads.UploadError as err:
+            return warn(err)
+        uploads.discard(session.uploaded_data)
+        session.uploaded_data = str(staged)
+        return (f"{len(files)} file(s) ready: choose “{DATASET_LABELS['folder']}” as Data and press "
+                "Reset or Start (unreadable images are skipped and counted)")
+
+    def upload_config(self, request: gr.Request, file: str | None) -> list[Any]:
+        """Fill the controls from an uploaded config.json (validated like every config)."""
+        if not file:
+            return [gr.skip()] * (len(CONTROLS) + 1)
+        try:
+            config = uploads.read_config(file)
+        except (uploads.UploadError, ConfigError, OSError) as err:
+            return [gr.skip()] * len(CONTROLS) + [warn(err)]
+        return values_from_config(config) + ["config loaded into the controls: press Reset or Start"]
+
+    def close(self, request: gr.Request) -> None:
+        """The tab closed: stop its run and delete its uploads."""
+        uploads.discard(self._session(request).uploaded_data)
+        self.registry.close(request.session_hash)
+
     # --- lessons and controls --------------------------------------------------------------
     def load_preset(self, request: gr.Request, name: str) -> list[Any]:
         """Fill the controls from a preset, show its lesson, and start over with fresh weights."""
@@ -89,14 +130,14 @@ class TrainHandlers:
     def update(self, request: gr.Request, *values) -> str:
         """A control changed: live keys apply now, others are kept for the next Reset/Start."""
         try:
-            return self._session(request).update(**config_from_values(as_dict(values)).to_dict())
+            return self._session(request).update(**self._config(request, values).to_dict())
         except ConfigError as err:
             return warn(err)
 
     # --- run buttons -----------------------------------------------------------------------
     def start(self, request: gr.Request, *values) -> str:
         try:
-            return self.registry.start(request.session_hash, config_from_values(as_dict(values)))
+            return self.registry.start(request.session_hash, self._config(request, values))
         except (ConfigError, DataError) as err:
             return warn(err)
 
@@ -116,14 +157,14 @@ class TrainHandlers:
         """One step; before any run the controls' config is adopted first."""
         session = self._session(request)
         try:
-            session.update(**config_from_values(as_dict(values)).to_dict())
+            session.update(**self._config(request, values).to_dict())
             return session.step(d_steps, g_steps)
         except (ConfigError, DataError) as err:
             return warn(err)
 
     def reset(self, request: gr.Request, *values) -> str:
         try:
-            return self._session(request).reset(config_from_values(as_dict(values)))
+            return self._session(request).reset(self._config(request, values))
         except (ConfigError, DataError) as err:
             return warn(err)
 
@@ -220,6 +261,12 @@ def build_train_tab(handlers: TrainHandlers, timer: gr.Timer) -> None:
             controls = [c.build(v) for c, v in zip(CONTROLS, values) if not c.advanced]
             with gr.Accordion("Advanced: optimizers, penalties, tricks", open=False):
                 controls += [c.build(v) for c, v in zip(CONTROLS, values) if c.advanced]
+            with gr.Accordion("Your own images and configs", open=False):
+                images = gr.File(label="Training images (.png/.jpg/...) or one .zip",
+                                 file_count="multiple", file_types=["image", ".zip"],
+                                 type="filepath", elem_id="images_upload")
+                config_file = gr.File(label="Load a config.json (e.g. from Downloads)",
+                                      file_types=[".json"], type="filepath", elem_id="config_upload")
             # Rebuilt in table order: the handlers read values positionally.
             by_key = {c.elem_id: c for c in controls}
             controls = [by_key[c.key] for c in CONTROLS]
@@ -232,6 +279,7 @@ def build_train_tab(handlers: TrainHandlers, timer: gr.Timer) -> None:
                 field_plot = gr.Plot(charts.empty_figure("the generated samples appear here"),
                                      label="Samples over the real data", elem_id="field_plot")
                 grid_image = gr.Image(label="Samples", type="pil", format="png", visible=False,
+                                      height=charts.FIELD_HEIGHT,
                                       interactive=False, elem_id="grid_image")
             findings = gr.Markdown(BEFORE_RUN, elem_id="findings", label="Findings")
             with gr.Row():
@@ -256,6 +304,10 @@ def build_train_tab(handlers: TrainHandlers, timer: gr.Timer) -> None:
     g_step.click(handlers.g_step, controls, message, api_name="g_step", **quick)
     reset.click(handlers.reset, controls, message, api_name="reset", **quick)
     restore.click(handlers.restore, None, message, api_name="restore", **quick)
+    images.upload(handlers.upload_images, [images], message, api_name="upload_images",
+                  concurrency_limit=2, **quick)
+    config_file.upload(handlers.upload_config, [config_file], controls + [message],
+                       api_name="upload_config", **quick)
     export.click(handlers.export, None, [files, message], api_name="export", concurrency_limit=2)
     # Many pages tick at once and each tick is cheap: no concurrency limit (DESIGN.md).
     timer.tick(handlers.tick, [sent],
