@@ -74,7 +74,7 @@ class Snapshot:
         """'running · step N · X steps/s · elapsed' for the page's status box."""
         line = (f"{self.state} · step {self.step} · {self.steps_per_s:.1f} steps/s · "
                 f"elapsed {self.elapsed_s:.0f} s")
-        return f"{line} · {self.message}" if self.message else line
+        return f"{line} · {self.message}" if self.message and self.message != self.state else line
 
 
 class Session:
@@ -337,8 +337,9 @@ class SessionRegistry:
     The cap is what keeps a 2-vCPU Space usable: each run takes about one core.
     """
 
-    def __init__(self, max_running: int = 2, idle_s: float = 600.0):
+    def __init__(self, max_running: int = 2, idle_s: float = 600.0, config: TrainConfig | None = None):
         self.max_running = max_running
+        self.config = config or TrainConfig()     # what a new session starts from (the page's default)
         self.idle_s = idle_s
         self._sessions: dict[str, Session] = {}
         self._starting: set[str] = set()
@@ -349,7 +350,7 @@ class SessionRegistry:
         with self._lock:
             session = self._sessions.get(key)
             if session is None:
-                session = self._sessions[key] = Session()
+                session = self._sessions[key] = Session(self.config)
             return session
 
     def start(self, key: str, config: TrainConfig | None = None) -> str:

@@ -238,3 +238,15 @@ def test_tick_is_cheap_and_small(ui, preset):
     assert again["findings"] == {"__type__": "update"}
     findings = tick(train, req)["findings"]
     assert findings == ALL_WELL or "**" in findings
+
+
+def test_a_new_visitor_trains_what_the_page_shows():
+    """The page opens on the default lesson's values; the server's session must hold them too."""
+    from playground.ui.app import build_app
+    from playground.ui.train_tab import DEFAULT_PRESET
+    registry = SessionRegistry()
+    build_app(registry)
+    try:
+        assert registry.get("new").config == get_preset(DEFAULT_PRESET).config
+    finally:
+        registry.close("new")

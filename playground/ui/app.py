@@ -12,7 +12,8 @@ import gradio as gr
 
 from ..session import SessionRegistry
 from .latent_tab import LatentHandlers, build_latent_tab
-from .train_tab import TICK_S, TrainHandlers, build_train_tab
+from ..config import get_preset
+from .train_tab import DEFAULT_PRESET, TICK_S, TrainHandlers, build_train_tab
 
 DEFAULT_MAX_RUNS = 2          # a 2-vCPU Space: each run takes about one core
 # Handlers other than the tick are short (a command to a session, a generator pass), so a
@@ -63,6 +64,8 @@ def build_app(registry: SessionRegistry | None = None) -> gr.Blocks:
     """The Gradio app, queued and ready to launch."""
     if registry is None:          # (not `registry or ...`: an empty registry is falsy, it has __len__)
         registry = SessionRegistry(max_running=DEFAULT_MAX_RUNS)
+    # The page opens on DEFAULT_PRESET's values; a new visitor's session must hold the same.
+    registry.config = get_preset(DEFAULT_PRESET).config
     train, latent = TrainHandlers(registry), LatentHandlers(registry)
 
     def close_session(request: gr.Request) -> None:
