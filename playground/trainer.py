@@ -15,7 +15,6 @@ import threading
 from dataclasses import asdict, dataclass
 
 import torch
-from torch import nn
 
 from .budget import check_budget
 from .config import TrainConfig, check_live

@@ -3,30 +3,19 @@ closed visitor's trainer thread stops (demo.unload, fired when the heartbeat fin
 from __future__ import annotations
 
 import re
-import socket
-import threading
 import time
 
 import pytest
 
 gradio_client = pytest.importorskip("gradio_client")
 
+from browser_helpers import free_port, trainer_threads  # noqa: E402
 from playground.config import TrainConfig  # noqa: E402
 from playground.session import SessionRegistry  # noqa: E402
 from playground.ui.app import build_app  # noqa: E402
 from playground.ui.controls import values_from_config  # noqa: E402
 
 TINY = TrainConfig(width=16, depth=2, batch_size=32)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def trainer_threads() -> int:
-    return sum(1 for t in threading.enumerate() if t.name == "gan-trainer")
 
 
 def wait(condition, timeout: float, what: str) -> None:

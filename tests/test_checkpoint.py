@@ -25,15 +25,6 @@ CONFIGS = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One intra-op thread: with 2 on 2 busy cores these tiny steps run ~40x slower (DESIGN.md)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def trained(name, steps=3):
     trainer = Trainer(CONFIGS[name])
     for _ in range(steps):          # BatchNorm running statistics move away from their init

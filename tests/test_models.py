@@ -10,15 +10,6 @@ from playground.models import (DCGANDiscriminator, MLPDiscriminator, build_model
 from playground.trainer import Trainer
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One intra-op thread: with 2 on 2 busy cores these tiny steps run ~40x slower (DESIGN.md)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def seeded(seed=0):
     torch.manual_seed(seed)
 

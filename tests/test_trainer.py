@@ -24,15 +24,6 @@ except ImportError:                    # pragma: no cover - run from another imp
 TINY = dict(batch_size=8, width=8, depth=1, z_dim=4, image_size=16, device="cpu")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One intra-op thread: with 2 on 2 busy cores these tiny steps run ~40x slower (DESIGN.md)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def write_cifar(root, count=4):
     """CIFAR-10's pickled batches, `count` images each (torchvision's md5 check must be off)."""
     folder = root / "cifar-10-batches-py"

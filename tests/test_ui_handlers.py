@@ -6,7 +6,6 @@ so no trainer thread outlives its test.
 from __future__ import annotations
 
 import csv
-import json
 import re
 import statistics
 import time
