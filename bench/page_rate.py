@@ -57,26 +57,43 @@ from apputil import ROOT, CpuMeter, free_port  # noqa: E402
 TARGET = 0.85
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-TICK_S = 0.5          # the page's gr.Timer (playground.ui.train_tab.TICK_S)
+tick_period = [0.5]   # the page's gr.Timer (playground.ui.train_tab.TICK_S; the app says which)
 PREFIX = "@@"         # the server's answers on stdout (Gradio may print there too)
+
+
+def set_render_every(seconds: str | float | None) -> None:
+    """What-if: another worker render cadence (playground.session.RENDER_EVERY_S) in this process."""
+    if seconds:
+        import playground.session
+        playground.session.RENDER_EVERY_S = float(seconds)
 
 
 # --- the server (child process) -------------------------------------------------------------
 def serve() -> None:
     """Child: the real app.py on GRADIO_SERVER_PORT; answers each stdin line with the sessions' steps."""
     sys.path.insert(0, str(ROOT))
+    set_render_every(os.environ.get("BENCH_RENDER_EVERY_S"))
+    if os.environ.get("BENCH_TICK_S"):                   # what-if: another gr.Timer period
+        import playground.ui.app
+        import playground.ui.train_tab
+        playground.ui.app.TICK_S = playground.ui.train_tab.TICK_S = float(os.environ["BENCH_TICK_S"])
     import app                                           # set_threads(1), registry, build_app
     from playground.checkpoint import MAX_CHECKPOINT_BYTES
 
     app.demo.launch(prevent_thread_lock=True, quiet=True, max_file_size=MAX_CHECKPOINT_BYTES)
     registry = app.demo.registry
-    print(PREFIX, json.dumps({"ready": True}), flush=True)
+    import playground.session
+    import playground.ui.app
+    print(PREFIX, json.dumps({"ready": True, "render_every": playground.session.RENDER_EVERY_S,
+                              "tick_s": playground.ui.app.TICK_S}), flush=True)
     for line in sys.stdin:
         command, _, key = line.strip().partition(" ")
         if command == "quit":
             break
         if command in ("pause", "start"):            # pause / resume the run of session `key`
             getattr(registry.get(key), command)()
+        elif command == "render":                    # what-if: another render cadence, from now on
+            set_render_every(key)
         sessions = {}
         for key, session in list(registry._sessions.items()):
             trainer = session.trainer
@@ -90,7 +107,8 @@ def serve() -> None:
 class ServedApp:
     """The --serve child; `query()` -> {"t", "sessions": {hash: {step, running, last_seen}}, "tids"}."""
 
-    def __init__(self, max_runs: int = 2):
+    def __init__(self, max_runs: int = 2, render_every: float | None = None, tick_s: float | None = None):
+        self.render_every, self.tick_s = render_every, tick_s
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.max_runs = max_runs
@@ -99,12 +117,14 @@ class ServedApp:
         import psutil
 
         env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(self.port),
-                   GRADIO_ANALYTICS_ENABLED="False", GAN_PLAYGROUND_MAX_RUNS=str(self.max_runs))
+                   GRADIO_ANALYTICS_ENABLED="False", GAN_PLAYGROUND_MAX_RUNS=str(self.max_runs),
+                   BENCH_RENDER_EVERY_S=str(self.render_every or ""), BENCH_TICK_S=str(self.tick_s or ""))
         self.popen = subprocess.Popen([sys.executable, __file__, "--serve"], cwd=ROOT, env=env, text=True,
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       stderr=subprocess.DEVNULL)
         self.process = psutil.Process(self.popen.pid)
-        self._read()
+        ready = self._read()
+        self.render_every, self.tick_s = ready["render_every"], ready["tick_s"]
         return self
 
     def _read(self) -> dict:
@@ -212,11 +232,11 @@ class GradioPage:
     def wait(self, seconds: float) -> None:
         end = time.perf_counter() + seconds
         while self.streaming and time.perf_counter() < end:
-            self.next_tick = max(self.next_tick, time.perf_counter() - TICK_S)
+            self.next_tick = max(self.next_tick, time.perf_counter() - tick_period[0])
             time.sleep(max(0.0, min(self.next_tick, end) - time.perf_counter()))
             if time.perf_counter() >= end:
                 break
-            self.next_tick += TICK_S
+            self.next_tick += tick_period[0]
             sent = time.perf_counter()
             out = self.client.predict(api_name="/tick")
             self.requests += 1
@@ -234,7 +254,10 @@ class GradioPage:
 
 
 # --- the measurement ------------------------------------------------------------------------
-MODES = ("streaming", "unwatched", "headless")
+def ratio_pairs(order: tuple[str, ...]) -> list[tuple[str, str]]:
+    alt = [m for m in order if "@" in m]
+    return ([("streaming", "headless")] + [(m, "headless") for m in alt] + [("streaming", "unwatched")]
+            + [(m, "unwatched") for m in alt] + [("unwatched", "headless")])
 
 
 def running_session(app: ServedApp, timeout: float = 30) -> str:
@@ -281,9 +304,16 @@ class LocalRun:
                 thread.native_id if thread is not None else None)
 
 
+def modes(args) -> tuple[str, ...]:
+    """The measured modes; --alt-render-every X adds "streaming@X" (the app renders every X s)."""
+    alt = (f"streaming@{args.alt_render_every:g}",) if args.alt_render_every else ()
+    return ("streaming",) + alt + ("unwatched", "headless")
+
+
 def measure(app: ServedApp, page, local: LocalRun, args) -> list[dict]:
-    """Windows of the three modes in cycles S U H, H U S, ... (each cycle mirrors the last)."""
+    """Windows of all modes in cycles S U H, H U S, ... (each cycle mirrors the last)."""
     run = AppRun(app, running_session(app))
+    order = modes(args)
     local.start()                      # build it and take its first steps while the page warms up
     time.sleep(1.0)
     local.pause()
@@ -291,7 +321,9 @@ def measure(app: ServedApp, page, local: LocalRun, args) -> list[dict]:
     page.wait(args.warmup)
     paused, windows = False, []
     for cycle in range(args.cycles):
-        for mode in (MODES if cycle % 2 == 0 else MODES[::-1]):
+        for mode in (order if cycle % 2 == 0 else order[::-1]):
+            if args.alt_render_every:
+                app.query(f"render {args.alt_render_every if '@' in mode else app.render_every}")
             if mode == "headless":
                 page.off()
                 run.state("pause")
@@ -301,7 +333,7 @@ def measure(app: ServedApp, page, local: LocalRun, args) -> list[dict]:
                 local.pause()
                 run.state("start")
                 paused = False
-            page.on() if mode == "streaming" else page.off()
+            page.on() if mode.startswith("streaming") else page.off()
             page.wait(args.settle)
             requests = page.requests
             if mode == "headless":
@@ -332,9 +364,9 @@ def measure(app: ServedApp, page, local: LocalRun, args) -> list[dict]:
     return windows
 
 
-def summarize(preset: str, windows: list[dict]) -> dict:
-    out = {"preset": preset}
-    for mode in MODES:
+def summarize(preset: str, windows: list[dict], order: tuple[str, ...]) -> dict:
+    out = {"preset": preset, "modes": order}
+    for mode in order:
         mine = [w for w in windows if w["mode"] == mode]
         seconds = sum(w["seconds"] for w in mine)
         steps = sum(w["steps"] for w in mine)
@@ -353,7 +385,7 @@ def summarize(preset: str, windows: list[dict]) -> dict:
         return [next(w[key] for w in windows if w["cycle"] == c and w["mode"] == top)
                 / next(w[key] for w in windows if w["cycle"] == c and w["mode"] == bottom) for c in cycles]
 
-    for top, bottom in (("streaming", "headless"), ("streaming", "unwatched"), ("unwatched", "headless")):
+    for top, bottom in ratio_pairs(order):
         name = f"{top}/{bottom}"
         out[name] = {"rate": out[top]["rate"] / out[bottom]["rate"],
                      "free": out[top]["free_rate"] / out[bottom]["free_rate"],
@@ -372,7 +404,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=5.0, help="s of streaming before the first window")
     parser.add_argument("--window", type=float, default=5.0, help="s per measured window")
     parser.add_argument("--settle", type=float, default=1.0, help="s after each switch, not measured")
-    parser.add_argument("--cycles", type=int, default=5, help="cycles of the three modes (S U H, H U S, ...)")
+    parser.add_argument("--render-every", type=float, default=None,
+                        help="what-if: override playground.session.RENDER_EVERY_S (both sides)")
+    parser.add_argument("--tick-every", type=float, default=None,
+                        help="what-if: override the page's gr.Timer period (train_tab.TICK_S)")
+    parser.add_argument("--alt-render-every", type=float, default=None,
+                        help="what-if: add windows streaming with RENDER_EVERY_S = this, in the same run")
+    parser.add_argument("--cycles", type=int, default=5, help="cycles of the modes (S U H, H U S, ...)")
     args = parser.parse_args(argv)
     if args.serve:
         serve()
@@ -382,12 +420,18 @@ def main(argv: list[str] | None = None) -> int:
 
     from benchutil import machine_line
 
-    torch.set_num_threads(1)             # as app.py does in the server process (this one trains nothing)
+    torch.set_num_threads(1)             # as app.py does (this process trains the headless run)
+    set_render_every(args.render_every)
+    import playground.session
     print(machine_line())
+    local_cadence = playground.session.RENDER_EVERY_S
     print(f"client {args.client}; per preset: {args.warmup:g} s warm-up, then {args.cycles} cycles of "
           f"{args.window:g} s windows (S U H, H U S, ...), {args.settle:g} s settle after each switch")
     results = []
-    with ServedApp() as app:
+    with ServedApp(render_every=args.render_every, tick_s=args.tick_every) as app:
+        print(f"worker render cadence RENDER_EVERY_S: {app.render_every:g} s in the app, "
+              f"{local_cadence:g} s in the headless run; page tick (gr.Timer) every {app.tick_s:g} s")
+        tick_period[0] = app.tick_s
         playwright = browser = None
         if args.client == "browser":
             from playwright.sync_api import sync_playwright
@@ -407,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
                           f"{w['server_rest']:.2f}, page {w['page'] + (w['own'] if w['mode'] != 'headless' else 0):.2f}, "
                           f"others {w['others']:.2f}; trainer run/queued/blocked {w['trainer_run']:.2f}/"
                           f"{w['trainer_queued']:.2f}/{w['trainer_blocked']:.2f}; events {w['events']}", flush=True)
-                results.append(summarize(preset, windows))
+                results.append(summarize(preset, windows, modes(args)))
                 if isinstance(page, GradioPage) and page.latencies:
                     results[-1]["latency"] = statistics.median(page.latencies)
         finally:
@@ -421,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
           f"cores: server (rest) | page | other processes | tick events/s |")
     print("|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|")
     for r in results:
-        for mode in MODES[::-1]:
+        for mode in r["modes"][::-1]:
             m = r[mode]
             page_cores = m["page"] + (m["own"] if mode != "headless" else 0.0)
             print(f"| {r['preset']} | {mode} | {m['windows']} × {m['seconds'] / m['windows']:.1f} | "
@@ -434,19 +478,20 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---:|---|---:|---|---:|")
     worst = float("inf")
     for r in results:
-        for name in ("streaming/headless", "streaming/unwatched", "unwatched/headless"):
+        for name in (f"{top}/{bottom}" for top, bottom in ratio_pairs(r["modes"])):
             x = r[name]
-            bold = "**" if name == "streaming/headless" else ""
+            bold = "**" if name.endswith("/headless") and name.startswith("streaming") else ""
             print(f"| {r['preset']} | {name} | {bold}{x['rate']:.2f}{bold} | "
                   f"{', '.join(f'{v:.2f}' for v in x['rate_cycles'])} | {bold}{x['free']:.2f}{bold} | "
                   f"{', '.join(f'{v:.2f}' for v in x['free_cycles'])} | {x['cpu']:.2f} |")
         worst = min(worst, r["streaming/headless"]["rate"])
     print()
     for r in results:
-        x = r["streaming/headless"]
-        print(f"{r['preset']}: streaming / headless = {x['rate']:.2f} wall ({'met' if x['rate'] >= TARGET else 'MISSED'}), "
-              f"{x['free']:.2f} without waits for a core ({'met' if x['free'] >= TARGET else 'MISSED'}); "
-              f"target >= {TARGET}")
+        for top in (m for m in r["modes"] if m.startswith("streaming")):
+            x = r[f"{top}/headless"]
+            print(f"{r['preset']}: {top} / headless = {x['rate']:.2f} wall "
+                  f"({'met' if x['rate'] >= TARGET else 'MISSED'}), {x['free']:.2f} without waits for a core "
+                  f"({'met' if x['free'] >= TARGET else 'MISSED'}); target >= {TARGET}")
     for r in results:
         if "latency" in r:
             print(f"{r['preset']}: gradio_client tick round trip (incl. image download) median {r['latency']:.0f} ms")
