@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -116,7 +115,6 @@ class DigitClassifier(nn.Module):
 
 
 _MODELS: dict[Path, DigitClassifier] = {}   # in-process cache, keyed by the file it came from
-_LOCK = threading.Lock()                    # two sessions evaluating at once train only once
 
 
 def cache_dir() -> Path:
@@ -127,23 +125,24 @@ def cache_dir() -> Path:
 def digit_classifier() -> DigitClassifier:
     """The digits classifier: from memory, else from the disk cache, else trained now (seconds)."""
     path = cache_dir() / CLASSIFIER_FILE
-    with _LOCK:
-        model = _MODELS.get(path)
+    # No lock (the core starts and guards no threads): two sessions evaluating at the same
+    # moment of first use both train the same seeded classifier, which is harmless.
+    model = _MODELS.get(path)
+    if model is None:
+        model = _load_classifier(path)
         if model is None:
-            model = _load_classifier(path)
-            if model is None:
-                # One intra-op thread: these matrices are tiny, and with 2 threads competing
-                # for 2 busy cores the same training took 35 s instead of 0.5 s (measured).
-                # The setting is process-wide, so it is restored at once.
-                threads = torch.get_num_threads()
-                torch.set_num_threads(1)
-                try:
-                    model = _train_classifier()
-                finally:
-                    torch.set_num_threads(threads)
-                _save_classifier(model, path)
-            model.eval().requires_grad_(False)
-            _MODELS[path] = model
+            # One intra-op thread: these matrices are tiny, and with 2 threads competing
+            # for 2 busy cores the same training took 35 s instead of 0.5 s (measured).
+            # The setting is process-wide, so it is restored at once.
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                model = _train_classifier()
+            finally:
+                torch.set_num_threads(threads)
+            _save_classifier(model, path)
+        model.eval().requires_grad_(False)
+        _MODELS[path] = model
     return model
 
 

@@ -34,6 +34,9 @@ from .history import History
 from .metrics import evaluate
 from .trainer import Trainer
 
+# Trainer construction seeds torch's global RNG; builds from several sessions' threads must not
+# interleave, or a seed would no longer fix the initial weights.
+BUILD_LOCK = threading.Lock()
 RENDER_EVERY_S = 0.5          # samples / field refresh for the page (≈ its 2 Hz tick)
 POINT_SAMPLES = 1000          # fakes drawn in the field view
 IMAGE_SAMPLES = 64            # an 8 x 8 grid
@@ -289,7 +292,8 @@ class Session:
     # --- building ---------------------------------------------------------------------------
     def _build(self) -> None:
         """A fresh trainer from self.config (caller holds _step_lock)."""
-        self.trainer = Trainer(self.config)
+        with BUILD_LOCK:
+            self.trainer = Trainer(self.config)
         self._reset_run_state()
         self._render(force_eval=False)
 

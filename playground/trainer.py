@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import math
-import threading
 from dataclasses import asdict, dataclass
 
 import torch
@@ -25,9 +24,6 @@ from .models import build_models
 GOOD_STATE_EVERY = 50   # steps between copies of the last finite weights (cheap: a state_dict copy)
 STAT_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")
 
-# Model construction draws from torch's global RNG (default inits, spectral-norm vectors);
-# sessions may build trainers from several threads, so seeding + building is one critical section.
-_BUILD_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -84,7 +80,10 @@ class Trainer:
         self.dataset = dataset if dataset is not None else make_dataset(config)
         self.loss = LOSSES[config.loss]
         check_budget(config, self.dataset.shape)    # refuse before allocating, not after
-        with _BUILD_LOCK, torch.random.fork_rng(devices=[]):
+        # Construction draws from torch's global RNG (default inits, spectral-norm vectors):
+        # seed it inside fork_rng. Callers building from several threads serialise builds
+        # (session.py holds BUILD_LOCK), so the core itself knows nothing of threads.
+        with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
             generator, discriminator = build_models(
                 config.arch, self.dataset.shape, config.z_dim, config.width, config.depth,
