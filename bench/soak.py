@@ -6,7 +6,9 @@ The app is launched in-process on 127.0.0.1 (a free port) and driven through gra
 browsers would: each visitor starts a run, polls the page tick about once a second, and now and
 then edits a learning rate, pauses and resumes, steps, walks the latent space and exports files.
 Reports: errors (must be 0), RSS at start and end, trainer threads left after the visitors
-leave (must be 0 within 30 s), and the size of the temp folders (Gradio's cache + exports).
+leave (must be 0 within 30 s), and the size of the temp folders (Gradio's cache + exports)
+every 30 s: flat means it stops growing once the oldest files reach the app's retention age
+(exports.KEEP_FILES_S, swept every minute by delete_cache), while the visitors keep working.
 """
 from __future__ import annotations
 
@@ -45,6 +47,11 @@ CONFIGS = [TrainConfig(width=32, depth=2, batch_size=64, z_dim=2),
 
 def folder_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.exists() else 0
+
+
+def temp_bytes() -> int:
+    """Gradio's cache (uploads, exports, GIFs) and our export staging folders."""
+    return folder_bytes(TEMP) + folder_bytes(exports._ROOT)
 
 
 def trainer_threads() -> int:
@@ -113,12 +120,18 @@ def main() -> int:
         worker.start()
     time.sleep(min(30.0, args.seconds / 4))          # warm-up: every run built and training
     rss_start = process.memory_info().rss
-    disk_start = folder_bytes(TEMP) + folder_bytes(exports._ROOT)
+    disk_start = temp_bytes()
     running_mid = registry.running_count()
-    for worker in workers:
-        worker.join()
+    disk_series = [(time.monotonic() - started, disk_start)]
+    next_sample = time.monotonic() + 30
+    while any(worker.is_alive() for worker in workers):
+        time.sleep(0.5)
+        if time.monotonic() >= next_sample:
+            disk_series.append((time.monotonic() - started, temp_bytes()))
+            next_sample += 30
     rss_end = process.memory_info().rss
-    disk_end = folder_bytes(TEMP) + folder_bytes(exports._ROOT)
+    disk_end = temp_bytes()
+    disk_series.append((time.monotonic() - started, disk_end))
     steps = [s.snapshot().step for s in list(registry._sessions.values())]
 
     for client in clients:                           # the visitors leave (tabs close)
@@ -137,7 +150,8 @@ def main() -> int:
         print("  ", line)
     print(f"RSS: {rss_start / 2**20:.0f} MB after warm-up -> {rss_end / 2**20:.0f} MB at the end "
           f"({(rss_end - rss_start) / 2**20:+.0f} MB)")
-    print(f"temp folders: {disk_start / 2**20:.1f} MB -> {disk_end / 2**20:.1f} MB")
+    print(f"temp folders: {disk_start / 2**20:.1f} MB -> {disk_end / 2**20:.1f} MB; every 30 s: "
+          + ", ".join(f"{t:.0f} s {b / 2**20:.1f}" for t, b in disk_series))
     print(f"trainer threads left: {threads_left} ({gone_after:.1f} s after the visitors left)")
     ok = not errors and threads_left == 0 and rss_end - rss_start < 100 * 2**20
     print("PASS" if ok else "FAIL")

@@ -1,9 +1,11 @@
 """Plotly figures from plain data (dicts of lists, numpy arrays): curves, quality, the 2D field.
 
-gr.Plot re-sends and re-renders the whole figure on every tick (~2 Hz), so every figure here is
+gr.Plot re-sends and re-renders the whole figure on every tick (1 Hz), so every figure here is
 small on purpose: no template (plotly_white alone is ~8 KB of JSON), fixed height, float32 arrays
-(plotly serialises numpy arrays as base64, 4 bytes a number), and at most MAX_POINTS points per
-curve or scatter. Non-finite values are dropped rather than sent: one NaN in the record must not
+(plotly serialises numpy arrays as base64, 4 bytes a number), at most MAX_POINTS points per
+curve and FIELD_POINTS per scatter of the field. The browser's cost matters as much as the
+server's: on a 2-core machine a page redrawing 2000 SVG markers twice a second took a core from
+training (bench/RESULTS.md §8). Non-finite values are dropped rather than sent: one NaN in the record must not
 blank a chart, and divergence is reported in words by diagnose.py.
 """
 from __future__ import annotations
@@ -14,7 +16,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-MAX_POINTS = 1000          # per curve and per scatter: more is invisible at these sizes
+MAX_POINTS = 1000          # per curve: more is invisible at these sizes
+FIELD_POINTS = 300         # per scatter of the field: each marker is an SVG node the browser restyles every tick
 MAX_GRID_LINES = 24        # per direction of the latent-grid overlay
 CURVE_HEIGHT = 260         # px
 FIELD_HEIGHT = 420         # px
@@ -174,7 +177,8 @@ def quality_figure(evals: Sequence[Mapping[str, float]]) -> go.Figure:
                          line=dict(color=colour, width=1.5), marker=dict(size=5),
                          hovertemplate=f"{label}: %{{y:.3g}}<extra></extra>")
               for (key, label, colour, is_count), (x, y) in series]
-    layout = _layout(CURVE_HEIGHT, hovermode="x unified", xaxis=dict(title="step"),
+    # rangemode="tozero": with one evaluation (at step 0) plotly would otherwise centre it in -1..1.
+    layout = _layout(CURVE_HEIGHT, hovermode="x unified", xaxis=dict(title="step", rangemode="tozero"),
                      yaxis=dict(title="covered" if has_count else "score", rangemode="tozero"))
     # A count axis from 0 to the total makes "3 of 8" visible at a glance.
     totals = _float32([row.get("modes_total") for row in evals])
@@ -215,7 +219,7 @@ def field_figure(real: np.ndarray, fake: np.ndarray, field: Mapping | None = Non
                  manifold: np.ndarray | None = None) -> go.Figure:
     """GAN Lab view of 2D data: D's probability as a heatmap, real and fake points,
     G's gradient arrows on some fakes, and the image of a latent grid when z is 2D."""
-    real, fake, field = _points(real), _points(fake), field or {}
+    real, fake, field = _points(real, FIELD_POINTS), _points(fake, FIELD_POINTS), field or {}
     traces = []
     xs, ys, d = _float32(field.get("xs")).ravel(), _float32(field.get("ys")).ravel(), _float32(field.get("d"))
     has_heat = xs.size > 0 and ys.size > 0 and d.shape == (ys.size, xs.size)
@@ -223,7 +227,7 @@ def field_figure(real: np.ndarray, fake: np.ndarray, field: Mapping | None = Non
         z = np.round(np.clip(d, 0.0, 1.0), 3).astype(np.float32)   # NaN cells stay gaps
         traces.append(go.Heatmap(
             x=xs, y=ys, z=z, zmin=0, zmax=1, colorscale=FIELD_SCALE, opacity=0.45, name="D(x)",
-            zsmooth="best",
+            zsmooth="fast",   # the browser scales a 40x40 image; "best" interpolates in JS
             colorbar=dict(thickness=8, len=0.6, tickvals=[0, 0.5, 1],
                           ticktext=["fake", "0.5", "real"], title=dict(text="D")),
             hovertemplate="D(%{x:.2f}, %{y:.2f}) = %{z:.2f}<extra></extra>"))

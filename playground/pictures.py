@@ -5,6 +5,8 @@ No plotly, no matplotlib: they are slow to import and the core stays light.
 """
 from __future__ import annotations
 
+import base64
+import io
 import math
 
 import numpy as np
@@ -33,6 +35,13 @@ def image_grid(images, columns: int | None = None, scale: int = 1) -> Image.Imag
     if scale > 1:
         picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
     return picture
+
+
+def png_data_uri(picture: Image.Image) -> str:
+    """A picture as a `data:image/png;base64,...` URI: shown by a page without writing a file."""
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG", optimize=False)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def scatter(fake: np.ndarray, real: np.ndarray | None = None, size: int = 480,

@@ -3,7 +3,7 @@
     session = Session(config)
     session.start()                # a worker thread trains until pause()/stop()
     session.update(lr_d=1e-3)      # applied between two steps
-    snap = session.snapshot()      # cheap, immutable; what the UI renders at ~2 Hz
+    snap = session.snapshot()      # cheap, immutable; what the UI renders at 1 Hz
 
 Threads: at most one worker per session. The worker exits whenever it is not asked to run
 (paused, diverged, stopped), so an idle server has no trainer threads. Three locks, always
@@ -37,8 +37,8 @@ from .trainer import Trainer
 # Trainer construction seeds torch's global RNG; builds from several sessions' threads must not
 # interleave, or a seed would no longer fix the initial weights.
 BUILD_LOCK = threading.Lock()
-RENDER_EVERY_S = 0.5          # samples / field refresh for the page (≈ its 2 Hz tick)
-POINT_SAMPLES = 1000          # fakes drawn in the field view
+RENDER_EVERY_S = 1.0          # samples / field refresh for the page (= its 1 Hz tick)
+POINT_SAMPLES = 300           # fakes drawn in the field view (charts.FIELD_POINTS)
 IMAGE_SAMPLES = 64            # an 8 x 8 grid
 EVAL_SAMPLES = 2000           # the quality metrics need >= 2000 (DESIGN.md)
 EVAL_EVERY_S = 3.0            # quality metrics: ~10-20 ms each, so well under 10 % of training
@@ -51,6 +51,10 @@ def _command(method):
         with self._command_lock:
             return method(self, *args, **kwargs)
     return locked
+
+
+# A command's plain outcome that the state already says: not repeated in the status line.
+STATE_WORDS = {"running": "training"}
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,8 @@ class Snapshot:
         """'running · step N · X steps/s · elapsed' for the page's status box."""
         line = (f"{self.state} · step {self.step} · {self.steps_per_s:.1f} steps/s · "
                 f"elapsed {self.elapsed_s:.0f} s")
-        return f"{line} · {self.message}" if self.message and self.message != self.state else line
+        restates = self.message in (self.state, STATE_WORDS.get(self.state))
+        return f"{line} · {self.message}" if self.message and not restates else line
 
 
 class Session:

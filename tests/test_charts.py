@@ -1,4 +1,4 @@
-"""playground.charts: the traces each figure promises, payload sizes a 2 Hz gr.Plot can afford,
+"""playground.charts: the traces each figure promises, payload sizes a gr.Plot refreshed every second can afford,
 and no crash on NaN, inf or empty input."""
 import math
 import statistics
@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import pytest
 
 from playground import charts
-from playground.charts import (MAX_POINTS, empty_figure, field_figure, grad_figure, loss_figure,
+from playground.charts import (FIELD_POINTS, MAX_POINTS, empty_figure, field_figure, grad_figure, loss_figure,
                                prob_figure, quality_figure)
 
 CURVE_FIGURES = [loss_figure, prob_figure, grad_figure]
@@ -179,7 +179,7 @@ def test_field_figure_layers_and_payload():
     heat = fig.data[0]
     assert np.asarray(heat.z).shape == (48, 48) and (heat.zmin, heat.zmax) == (0, 1)
     assert heat.opacity < 0.7
-    assert len(fig.data[1].x) == len(fig.data[2].x) == MAX_POINTS    # 2000 -> 1000 each
+    assert len(fig.data[1].x) == len(fig.data[2].x) == FIELD_POINTS  # 2000 -> 500 each
     assert len(fig.to_json()) < 100_000
 
 

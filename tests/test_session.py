@@ -6,7 +6,7 @@ import time
 import pytest
 
 from playground.config import ConfigError, TrainConfig
-from playground.session import Session, SessionRegistry
+from playground.session import POINT_SAMPLES, Session, SessionRegistry
 
 TINY = TrainConfig(width=16, depth=2, batch_size=32, z_dim=2)
 
@@ -113,10 +113,17 @@ def test_snapshot_is_immutable_and_independent(session):
 def test_snapshot_has_what_the_page_needs(session):
     session.step()
     snap = session.snapshot()
-    assert snap.kind == "points" and snap.samples.shape == (1000, 2)
+    assert snap.kind == "points" and snap.samples.shape == (POINT_SAMPLES, 2)
     assert set(snap.field) == {"xs", "ys", "d", "arrows"}
     assert snap.manifold.shape == (15, 15, 2)            # z_dim == 2
     assert "step 1" in snap.status_line()
+
+
+def test_status_line_says_running_once(session):
+    assert session.start() == "training"
+    line = session.snapshot().status_line()
+    session.pause()
+    assert line.startswith("running · step") and "training" not in line
 
 
 def test_many_clicks_never_make_two_threads(session):

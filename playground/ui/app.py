@@ -10,18 +10,25 @@ import os
 
 import gradio as gr
 
-from ..session import SessionRegistry
-from .latent_tab import LatentHandlers, build_latent_tab
+from ..charts import FIELD_HEIGHT
 from ..config import get_preset
+from ..session import SessionRegistry
+from .exports import KEEP_FILES_S
+from .latent_tab import LatentHandlers, build_latent_tab
 from .train_tab import DEFAULT_PRESET, TICK_S, TrainHandlers, build_train_tab
 
 DEFAULT_MAX_RUNS = 2          # a 2-vCPU Space: each run takes about one core
 # Handlers other than the tick are short (a command to a session, a generator pass), so a
 # handful may run together; CPU-heavy ones set their own lower limit.
 DEFAULT_CONCURRENCY = 4
-# Gradio's temp files (sample grids written every tick, exports, GIFs): every 10 minutes,
-# delete those older than 30 minutes.
-DELETE_CACHE = (600, 1800)
+# Gradio's temp files (exports, GIFs, latent strips, uploads): every minute, delete those older
+# than exports.KEEP_FILES_S, so the disk stays flat however long the Space runs. (The live
+# sample grid is inline in the page and writes no file.)
+DELETE_CACHE = (60, KEEP_FILES_S)
+# Gradio's queue loop polls every 1 ms on Linux when nothing is queued: ~0.05 cores and a
+# thousand GIL hand-offs a second beside every training thread (bench/RESULTS.md §8). 20 ms
+# (Gradio's own Windows value is 50 ms) costs a click at most 20 ms of latency.
+QUEUE_POLL_S = 0.02
 
 INTRO = """# GAN Playground
 A **generative adversarial network** is two networks in a contest: the *generator* G turns random
@@ -36,8 +43,8 @@ plain words. The **Latent space** tab then walks through what the generator has 
 # `head`), so they apply however the app is launched (app.py, a Space, the tests).
 # - A chart's title is Gradio's block label, which floats over the figure's top-left corner,
 #   right where the legend is: put it above the figure instead.
-# - Sample grids and latent strips are small PNGs (8x8 digits, 4 px a pixel): let them grow to
-#   their box, with crisp pixels rather than blur.
+# - Sample grids and latent strips are small PNGs (~300 px): let them grow to their box, with
+#   crisp pixels rather than blur.
 CSS = """
 .block:has(> .js-plotly-plot) > label[data-testid="block-label"] {
     position: static; margin: var(--block-label-margin) 0 0 var(--block-label-margin);
@@ -45,7 +52,7 @@ CSS = """
 #grid_image img, #latent_strip_image img, #latent_sample img {
     object-fit: contain; image-rendering: pixelated;
 }
-"""
+""" + f"#grid_image img {{ display: block; width: 100%; height: {FIELD_HEIGHT}px; }}\n"
 
 
 def max_runs_from_env() -> int:
@@ -84,4 +91,13 @@ def build_app(registry: SessionRegistry | None = None) -> gr.Blocks:
         demo.unload(close_session)
     demo.registry = registry          # for tests and for app.py's log line
     demo.queue(default_concurrency_limit=DEFAULT_CONCURRENCY)
+    quieter_queue(demo)
     return demo
+
+
+def quieter_queue(demo: gr.Blocks) -> None:
+    """Slow the idle queue's poll to QUEUE_POLL_S. `_queue.sleep_when_free` is Gradio 6's
+    private attribute (pinned in requirements.txt); if it is gone, the default stays."""
+    queue = getattr(demo, "_queue", None)
+    if queue is not None and hasattr(queue, "sleep_when_free"):
+        queue.sleep_when_free = QUEUE_POLL_S

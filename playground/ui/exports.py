@@ -2,8 +2,9 @@
 
 Gradio copies a returned file into its own cache (which Blocks(delete_cache=...) cleans), so the
 file we write is only a staging copy. Staging happens in one private temp folder per process,
-and every new export first removes staging folders older than STAGING_MAX_AGE_S: a Space that
-runs for weeks must not fill its disk with old exports.
+and every new export first removes staging folders older than KEEP_FILES_S: a Space that runs
+for weeks must not fill its disk with old exports. The app deletes Gradio's cached copies at
+the same age, and the page says how long a download link lasts.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from PIL import Image
 from ..checkpoint import save_generator
 from ..config import TrainConfig
 
-STAGING_MAX_AGE_S = 1800
+KEEP_FILES_S = 300          # 5 minutes: exports, GIFs, uploads, then they are deleted
 STAT_COLUMNS = ("d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")
 _ROOT = Path(tempfile.gettempdir()) / "gan-playground-exports"
 
@@ -30,7 +31,7 @@ def staging_dir() -> Path:
     now = time.time()
     for old in _ROOT.iterdir():
         try:
-            if now - old.stat().st_mtime > STAGING_MAX_AGE_S:
+            if now - old.stat().st_mtime > KEEP_FILES_S:
                 shutil.rmtree(old, ignore_errors=True)
         except OSError:          # another export removed it first
             pass

@@ -4,7 +4,7 @@ Handlers are methods of TrainHandlers, a few lines each: they find the caller's 
 registry by `request.session_hash` and call it. They need no browser: tests pass any object with
 a `session_hash` attribute as the request.
 
-The page is refreshed by ONE function, `tick`, bound to a gr.Timer (≈2 Hz, always on). It only
+The page is refreshed by ONE function, `tick`, bound to a gr.Timer (1 Hz, always on). It only
 reads `Session.snapshot()` and builds figures, and returns gr.skip() for every output whose data
 has not changed since the last tick of this page. What was last sent is kept in a gr.State (one
 per page, so per session), as keys that identify the content:
@@ -17,9 +17,11 @@ So an idle or paused page costs one snapshot and a few comparisons per tick, and
 sends each figure at most once per render.
 
 "samples" is one element: a gr.Column(elem_id="samples") that holds the 2D field (gr.Plot, for
-point data) and the image grid (gr.Image, for image data); the tick shows the one that fits
+point data) and the image grid (for image data); the tick shows the one that fits
 snapshot.kind and hides the other. Two components rather than one because a Plotly figure of
-a 64-image grid would be far heavier than a PNG file.
+a 64-image grid would be far heavier than a PNG. The grid is a gr.HTML <img> with the PNG
+inline (a few KB): a gr.Image would write a file into Gradio's cache on every render, so a
+long run would grow the server's disk by a file a second per visitor.
 """
 from __future__ import annotations
 
@@ -30,15 +32,16 @@ import gradio as gr
 from .. import charts
 from ..config import ConfigError, TrainConfig, get_preset, list_presets
 from ..data import DataError
-from ..pictures import image_grid
+from ..pictures import image_grid, png_data_uri
 from ..session import SessionRegistry, Snapshot
 from . import exports, uploads
 from .controls import CONTROLS, DATASET_LABELS, as_dict, config_from_values, values_from_config
 
 DEFAULT_PRESET = "ring_stable"
-TICK_S = 0.5
+TICK_S = 1.0
 TICK_OUTPUTS = ("status", "loss_plot", "prob_plot", "grad_plot", "quality_plot", "field_plot",
                 "grid_image", "findings", "sent")
+GRID_PIXELS = 300           # the sample grid's PNG is about this wide; the page scales it crisply
 SEVERITY_MARK = {"error": "🛑", "warning": "⚠️", "info": "ℹ️"}
 BEFORE_RUN = "Findings appear here while training."
 ALL_WELL = "No problems detected so far."
@@ -47,6 +50,14 @@ ALL_WELL = "No problems detected so far."
 def warn(err: Exception) -> str:
     """A user error as one line for the message area (ConfigError already names the key)."""
     return f"⚠️ {err}"
+
+
+def grid_html(snap: Snapshot) -> str:
+    """The snapshot's samples as an 8-column grid, inline in an <img>."""
+    side = snap.samples.shape[-1]
+    picture = image_grid(snap.samples, columns=8, scale=max(1, GRID_PIXELS // (8 * (side + 1))))
+    return (f'<img src="{png_data_uri(picture)}" '
+            f'alt="64 generated samples at step {snap.step}">')
 
 
 def findings_markdown(snap: Snapshot) -> str:
@@ -183,7 +194,8 @@ class TrainHandlers:
         if checkpoint is None:
             return [str(f) for f in files], "no model yet: config and (empty) metrics only"
         files.append(checkpoint)
-        return [str(f) for f in files], f"exported step {snap.step}"
+        return ([str(f) for f in files],
+                f"exported step {snap.step}; the links last {exports.KEEP_FILES_S // 60} minutes")
 
     # --- the page refresh ------------------------------------------------------------------
     def tick(self, request: gr.Request, sent: dict | None) -> tuple:
@@ -222,11 +234,11 @@ class TrainHandlers:
         value = gr.skip()
         if changed("samples", (snap.version, snap.config)):
             if snap.samples is None:
-                value = charts.empty_figure("the generated samples appear here") if points else None
+                value = charts.empty_figure("the generated samples appear here") if points else ""
             elif points:
                 value = charts.field_figure(snap.real, snap.samples, snap.field, snap.manifold)
             else:
-                value = image_grid(snap.samples, columns=8, scale=4)
+                value = grid_html(snap)
         shown, hidden = ("field_plot", "grid_image") if points else ("grid_image", "field_plot")
         if not new_kind:
             return {shown: value}
@@ -278,9 +290,8 @@ def build_train_tab(handlers: TrainHandlers, timer: gr.Timer) -> None:
             with gr.Column(elem_id="samples"):
                 field_plot = gr.Plot(charts.empty_figure("the generated samples appear here"),
                                      label="Samples over the real data", elem_id="field_plot")
-                grid_image = gr.Image(label="Samples", type="pil", format="png", visible=False,
-                                      height=charts.FIELD_HEIGHT,
-                                      interactive=False, elem_id="grid_image")
+                grid_image = gr.HTML("", label="Samples", show_label=True, container=True, visible=False,
+                                     min_height=charts.FIELD_HEIGHT, elem_id="grid_image")
             findings = gr.Markdown(BEFORE_RUN, elem_id="findings", label="Findings")
             with gr.Row():
                 grad_plot = gr.Plot(blank, label="Gradient norms", elem_id="grad_plot")
