@@ -5,12 +5,11 @@
 
 Target (issue 3): training with the page streaming runs at >= 0.85x the headless rate.
 
-The app is the real one: this script starts itself with --serve in a subprocess, which imports
-app.py (1 torch thread, the registry, build_app) and launches it on a free port, then answers
-on its stdin/stdout "what step is each session at" (the trainer's own counter and the server's
-clock, so no tick is needed to read it) and "pause/resume session K". A page opens, picks the
-lesson and presses Start; its run is then measured in alternating windows of three modes:
-- streaming: the page refreshes itself at 2 Hz (its gr.Timer), as in a classroom;
+The app is the real one, in a child process (bench/page_app.py: app.py on a free port, which
+answers "what step is each session at" and "pause/resume session K" on its stdin/stdout). A page
+(bench/page_clients.py) opens, picks the lesson and presses Start; its run is then measured in
+alternating windows of three modes:
+- streaming: the page refreshes itself (its gr.Timer, once a second), as in a classroom;
 - unwatched: the same run in the app, nobody reading it. For the browser its JavaScript is
   paused through the Chrome DevTools protocol (Debugger.pause: no timer fires, so no tick reaches
   the server, while the page stays connected and the session alive); the gradio client just
@@ -32,257 +31,30 @@ tick holds it. Ratios are streaming / headless (the target), streaming / unwatch
 own cost) and unwatched / headless (an idle Gradio server beside the run), over all windows and
 per cycle.
 
-Clients: `browser` is headless Chromium (/usr/bin/chromium, via Playwright; never `playwright
-install`): it really renders the Plotly charts and downloads the sample images. `gradio` is a
-gradio_client calling /tick at 2 Hz and fetching the sample image, without rendering.
+Clients: `browser` is headless Chromium, which really renders the page; `gradio` is a
+gradio_client calling /tick at the page's cadence without rendering (page_clients.py).
 CPU columns, in cores: the trainer thread, the rest of the server process (Gradio, the tick), the
 page (Chromium + Playwright, or this process as the gradio client) and other processes.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from apputil import ROOT, CpuMeter, free_port  # noqa: E402
+from apputil import CpuMeter  # noqa: E402
+from page_app import AppRun, ServedApp, running_session, set_render_every  # noqa: E402
+from page_clients import CHROMIUM, CHROMIUM_ARGS, BrowserPage, GradioPage  # noqa: E402
 
 TARGET = 0.85
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-tick_period = [0.5]   # the page's gr.Timer (playground.ui.train_tab.TICK_S; the app says which)
-PREFIX = "@@"         # the server's answers on stdout (Gradio may print there too)
 
 
-def set_render_every(seconds: str | float | None) -> None:
-    """What-if: another worker render cadence (playground.session.RENDER_EVERY_S) in this process."""
-    if seconds:
-        import playground.session
-        playground.session.RENDER_EVERY_S = float(seconds)
-
-
-# --- the server (child process) -------------------------------------------------------------
-def serve() -> None:
-    """Child: the real app.py on GRADIO_SERVER_PORT; answers each stdin line with the sessions' steps."""
-    sys.path.insert(0, str(ROOT))
-    set_render_every(os.environ.get("BENCH_RENDER_EVERY_S"))
-    if os.environ.get("BENCH_TICK_S"):                   # what-if: another gr.Timer period
-        import playground.ui.app
-        import playground.ui.train_tab
-        playground.ui.app.TICK_S = playground.ui.train_tab.TICK_S = float(os.environ["BENCH_TICK_S"])
-    import app                                           # set_threads(1), registry, build_app
-    from playground.checkpoint import MAX_CHECKPOINT_BYTES
-
-    app.demo.launch(prevent_thread_lock=True, quiet=True, max_file_size=MAX_CHECKPOINT_BYTES)
-    registry = app.demo.registry
-    import playground.session
-    import playground.ui.app
-    print(PREFIX, json.dumps({"ready": True, "render_every": playground.session.RENDER_EVERY_S,
-                              "tick_s": playground.ui.app.TICK_S}), flush=True)
-    for line in sys.stdin:
-        command, _, key = line.strip().partition(" ")
-        if command == "quit":
-            break
-        if command in ("pause", "start"):            # pause / resume the run of session `key`
-            getattr(registry.get(key), command)()
-        elif command == "render":                    # what-if: another render cadence, from now on
-            set_render_every(key)
-        sessions = {}
-        for key, session in list(registry._sessions.items()):
-            trainer = session.trainer
-            sessions[key] = {"step": trainer.step_count if trainer is not None else 0,
-                             "running": session.running, "last_seen": session.last_seen}
-        tids = [t.native_id for t in threading.enumerate() if t.name == "gan-trainer"]
-        print(PREFIX, json.dumps({"t": time.monotonic(), "sessions": sessions, "tids": tids}), flush=True)
-    app.demo.close()
-
-
-class ServedApp:
-    """The --serve child; `query()` -> {"t", "sessions": {hash: {step, running, last_seen}}, "tids"}."""
-
-    def __init__(self, max_runs: int = 2, render_every: float | None = None, tick_s: float | None = None):
-        self.render_every, self.tick_s = render_every, tick_s
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.max_runs = max_runs
-
-    def __enter__(self) -> "ServedApp":
-        import psutil
-
-        env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(self.port),
-                   GRADIO_ANALYTICS_ENABLED="False", GAN_PLAYGROUND_MAX_RUNS=str(self.max_runs),
-                   BENCH_RENDER_EVERY_S=str(self.render_every or ""), BENCH_TICK_S=str(self.tick_s or ""))
-        self.popen = subprocess.Popen([sys.executable, __file__, "--serve"], cwd=ROOT, env=env, text=True,
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      stderr=subprocess.DEVNULL)
-        self.process = psutil.Process(self.popen.pid)
-        ready = self._read()
-        self.render_every, self.tick_s = ready["render_every"], ready["tick_s"]
-        return self
-
-    def _read(self) -> dict:
-        while True:
-            line = self.popen.stdout.readline()
-            if not line:
-                raise RuntimeError("the app process ended")
-            if line.startswith(PREFIX):
-                return json.loads(line[len(PREFIX):])
-
-    def query(self, command: str = "q") -> dict:
-        self.popen.stdin.write(command + "\n")
-        self.popen.stdin.flush()
-        return self._read()
-
-    def __exit__(self, *exc) -> None:
-        try:
-            self.popen.stdin.write("quit\n")
-            self.popen.stdin.flush()
-            self.popen.wait(timeout=20)
-        except (OSError, subprocess.TimeoutExpired):
-            self.popen.terminate()               # only the process this object started
-            self.popen.wait(timeout=10)
-
-
-# --- the page (two kinds) -------------------------------------------------------------------
-class BrowserPage:
-    """A Chromium page; off() pauses its JavaScript (no ticks), on() resumes it."""
-
-    def __init__(self, browser, url: str, preset: str):
-        self.page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        self.page.on("request", self._count)
-        self.requests = 0
-        self.streaming = True
-        self.page.goto(url)
-        self.page.wait_for_selector("#status textarea")
-        self._pick(preset)
-        self.cdp = self.page.context.new_cdp_session(self.page)
-        self.cdp.send("Debugger.enable")
-        self.page.click("#start")
-
-    def _count(self, request) -> None:
-        if "/queue/join" in request.url:
-            self.requests += 1
-
-    def _pick(self, preset: str) -> None:
-        from playground.config import get_preset
-
-        if self.page.input_value("#preset input").endswith(f"({preset})"):
-            return
-        self.page.click("#preset input")
-        self.page.get_by_role("option", name=f"({preset})").click()
-        self.page.wait_for_function("t => document.querySelector('#lesson').innerText.includes(t)",
-                                    arg=get_preset(preset).title)
-        self.page.wait_for_timeout(1000)          # let the controls' change events settle
-
-    def on(self) -> None:
-        if not self.streaming:
-            self.cdp.send("Debugger.resume")
-            self.streaming = True
-
-    def off(self) -> None:
-        if self.streaming:
-            self.cdp.send("Debugger.pause")
-            self.streaming = False
-
-    def wait(self, seconds: float) -> None:
-        if self.streaming:
-            self.page.wait_for_timeout(seconds * 1000)    # pumps Playwright's events meanwhile
-        else:
-            time.sleep(seconds)
-
-    def close(self) -> None:
-        self.on()
-        self.page.click("#pause")
-        self.page.wait_for_timeout(500)
-        self.page.close()
-
-
-class GradioPage:
-    """A gradio_client ticking at 2 Hz while on (and fetching the sample image as a browser does)."""
-
-    def __init__(self, url: str, preset: str):
-        import httpx
-        from gradio_client import Client
-
-        from playground.config import get_preset
-        from playground.ui.controls import values_from_config
-
-        self.client = Client(url, verbose=False, download_files=False)
-        self.http = httpx.Client(timeout=10)
-        self.requests = 0
-        self.streaming = True
-        self.next_tick = time.perf_counter()
-        self.latencies: list[float] = []
-        assert self.client.predict(*values_from_config(get_preset(preset).config),
-                                   api_name="/start") == "training"
-
-    def on(self) -> None:
-        self.streaming = True
-
-    def off(self) -> None:
-        self.streaming = False
-
-    def wait(self, seconds: float) -> None:
-        end = time.perf_counter() + seconds
-        while self.streaming and time.perf_counter() < end:
-            self.next_tick = max(self.next_tick, time.perf_counter() - tick_period[0])
-            time.sleep(max(0.0, min(self.next_tick, end) - time.perf_counter()))
-            if time.perf_counter() >= end:
-                break
-            self.next_tick += tick_period[0]
-            sent = time.perf_counter()
-            out = self.client.predict(api_name="/tick")
-            self.requests += 1
-            image = out[6] if isinstance(out[6], dict) else {}
-            url = image.get("url") or (image.get("value") or {}).get("url")
-            if url:
-                self.http.get(url).raise_for_status()
-            self.latencies.append((time.perf_counter() - sent) * 1000)
-        time.sleep(max(0.0, end - time.perf_counter()))
-
-    def close(self) -> None:
-        self.client.predict(api_name="/pause")
-        self.client.close()
-        self.http.close()
-
-
-# --- the measurement ------------------------------------------------------------------------
-def ratio_pairs(order: tuple[str, ...]) -> list[tuple[str, str]]:
-    alt = [m for m in order if "@" in m]
-    return ([("streaming", "headless")] + [(m, "headless") for m in alt] + [("streaming", "unwatched")]
-            + [(m, "unwatched") for m in alt] + [("unwatched", "headless")])
-
-
-def running_session(app: ServedApp, timeout: float = 30) -> str:
-    """The hash of the one running session (the page's)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        running = [k for k, s in app.query()["sessions"].items() if s["running"]]
-        if len(running) == 1:
-            return running[0]
-        time.sleep(0.2)
-    raise RuntimeError("no single running session appeared")
-
-
-class AppRun:
-    """The page's run inside the app process: steps, trainer thread, pause/resume over stdin."""
-
-    def __init__(self, app: ServedApp, key: str):
-        self.app, self.key = app, key
-
-    def state(self, command: str = "q") -> tuple[float, int, int | None, float]:
-        answer = self.app.query(command if command == "q" else f"{command} {self.key}")
-        session = answer["sessions"][self.key]
-        return answer["t"], session["step"], (answer["tids"] or [None])[0], session["last_seen"]
-
-
+# --- the headless baseline ------------------------------------------------------------------
 class LocalRun:
     """The headless run: a Session of the same config in this process, no web server involved."""
 
@@ -302,6 +74,14 @@ class LocalRun:
         thread = self.session._thread
         return (time.monotonic(), self.session.trainer.step_count,
                 thread.native_id if thread is not None else None)
+
+
+# --- the measurement ------------------------------------------------------------------------
+def ratio_pairs(order: tuple[str, ...]) -> list[tuple[str, str]]:
+    alt = [m for m in order if "@" in m]
+    return ([("streaming", "headless")] + [(m, "headless") for m in alt] + [("streaming", "unwatched")]
+            + [(m, "unwatched") for m in alt] + [("unwatched", "headless")])
+
 
 
 def modes(args) -> tuple[str, ...]:
@@ -397,7 +177,6 @@ def summarize(preset: str, windows: list[dict], order: tuple[str, ...]) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--client", choices=["browser", "gradio"],
                         default="browser" if Path(CHROMIUM).exists() else "gradio")
     parser.add_argument("--presets", nargs="+", default=["ring_stable", "digits_dcgan"])
@@ -412,9 +191,6 @@ def main(argv: list[str] | None = None) -> int:
                         help="what-if: add windows streaming with RENDER_EVERY_S = this, in the same run")
     parser.add_argument("--cycles", type=int, default=5, help="cycles of the modes (S U H, H U S, ...)")
     args = parser.parse_args(argv)
-    if args.serve:
-        serve()
-        return 0
 
     import torch
 
@@ -431,7 +207,6 @@ def main(argv: list[str] | None = None) -> int:
     with ServedApp(render_every=args.render_every, tick_s=args.tick_every) as app:
         print(f"worker render cadence RENDER_EVERY_S: {app.render_every:g} s in the app, "
               f"{local_cadence:g} s in the headless run; page tick (gr.Timer) every {app.tick_s:g} s")
-        tick_period[0] = app.tick_s
         playwright = browser = None
         if args.client == "browser":
             from playwright.sync_api import sync_playwright
@@ -439,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             for preset in args.presets:
-                page = BrowserPage(browser, app.url, preset) if browser else GradioPage(app.url, preset)
+                page = (BrowserPage(browser, app.url, preset) if browser
+                        else GradioPage(app.url, preset, app.tick_s))
                 try:
                     windows = measure(app, page, LocalRun(preset), args)
                 finally:
@@ -494,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"({'met' if x['free'] >= TARGET else 'MISSED'}); target >= {TARGET}")
     for r in results:
         if "latency" in r:
-            print(f"{r['preset']}: gradio_client tick round trip (incl. image download) median {r['latency']:.0f} ms")
+            print(f"{r['preset']}: gradio_client tick round trip median {r['latency']:.0f} ms")
     if any(r["unwatched"]["ticked"] for r in results):
         print("WARNING: a tick reached the server during an unwatched window")
     return 0 if worst >= TARGET else 1

@@ -122,16 +122,16 @@ def main() -> int:
     rss_start = process.memory_info().rss
     disk_start = temp_bytes()
     running_mid = registry.running_count()
-    disk_series = [(time.monotonic() - started, disk_start)]
+    series = [(time.monotonic() - started, disk_start, rss_start)]
     next_sample = time.monotonic() + 30
     while any(worker.is_alive() for worker in workers):
         time.sleep(0.5)
         if time.monotonic() >= next_sample:
-            disk_series.append((time.monotonic() - started, temp_bytes()))
+            series.append((time.monotonic() - started, temp_bytes(), process.memory_info().rss))
             next_sample += 30
     rss_end = process.memory_info().rss
     disk_end = temp_bytes()
-    disk_series.append((time.monotonic() - started, disk_end))
+    series.append((time.monotonic() - started, disk_end, rss_end))
     steps = [s.snapshot().step for s in list(registry._sessions.values())]
 
     for client in clients:                           # the visitors leave (tabs close)
@@ -150,8 +150,9 @@ def main() -> int:
         print("  ", line)
     print(f"RSS: {rss_start / 2**20:.0f} MB after warm-up -> {rss_end / 2**20:.0f} MB at the end "
           f"({(rss_end - rss_start) / 2**20:+.0f} MB)")
-    print(f"temp folders: {disk_start / 2**20:.1f} MB -> {disk_end / 2**20:.1f} MB; every 30 s: "
-          + ", ".join(f"{t:.0f} s {b / 2**20:.1f}" for t, b in disk_series))
+    print(f"temp folders: {disk_start / 2**20:.1f} MB -> {disk_end / 2**20:.1f} MB")
+    print("every 30 s (s: temp MB, RSS MB): "
+          + ", ".join(f"{t:.0f}: {b / 2**20:.1f}, {r / 2**20:.0f}" for t, b, r in series))
     print(f"trainer threads left: {threads_left} ({gone_after:.1f} s after the visitors left)")
     ok = not errors and threads_left == 0 and rss_end - rss_start < 100 * 2**20
     print("PASS" if ok else "FAIL")

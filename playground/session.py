@@ -99,6 +99,7 @@ class Session:
         self.config = config or TrainConfig()
         self.trainer: Trainer | None = None
         self.uploaded_data = ""       # where this visitor's uploaded training images were staged
+        self.uploaded_model = None    # (path, model): the Latent tab's uploaded checkpoint, loaded once
         self._reset_run_state()
         self._snapshot = Snapshot(state="idle", config=self.config,
                                   message="press Start to train")

@@ -193,6 +193,7 @@ def test_downloads_config_metrics_checkpoint(ui):
     for _ in range(4):
         train.step(req, *values(config))
     files, message = train.export(req)
+    assert message.startswith("exported step 4") and "links last 5 minutes" in message
     by_name = {path.rsplit("/", 1)[-1]: path for path in files}
     assert set(by_name) == {"config.json", "metrics.csv", "generator.safetensors"}
     with open(by_name["config.json"]) as handle:
@@ -206,6 +207,22 @@ def test_downloads_config_metrics_checkpoint(ui):
     assert "Loaded" in latent.check_upload(req, by_name["generator.safetensors"])[0]
     message, _, path, _ = latent.interpolate(req, "upload", by_name["generator.safetensors"], 1, 2, 3, "lerp")
     assert isinstance(unwrap(path), go.Figure), message
+
+
+def test_an_uploaded_checkpoint_outlives_its_file(ui, tmp_path):
+    """Gradio deletes uploads after a few minutes; the walk keeps the generator it loaded."""
+    train, latent, request = ui
+    req = request()
+    train.step(req, *values(TINY))
+    files, _ = train.export(req)
+    upload = tmp_path / "generator.safetensors"
+    upload.write_bytes(open(next(f for f in files if f.endswith(".safetensors")), "rb").read())
+    assert "Loaded" in latent.check_upload(req, str(upload))[0]
+    upload.unlink()                                   # delete_cache removed it
+    message, _, path, _ = latent.interpolate(req, "upload", str(upload), 1, 2, 3, "lerp")
+    assert isinstance(unwrap(path), go.Figure), message
+    gone = tmp_path / "other.safetensors"            # never loaded, and not there: say so
+    assert "upload it again" in latent.check_upload(req, str(gone))[0]
 
 
 @pytest.mark.parametrize("preset", ["ring_stable", "digits_dcgan"])

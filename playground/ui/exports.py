@@ -1,10 +1,11 @@
 """Files the page offers for download: config JSON, metrics CSV, generator checkpoint, GIFs.
 
 Gradio copies a returned file into its own cache (which Blocks(delete_cache=...) cleans), so the
-file we write is only a staging copy. Staging happens in one private temp folder per process,
-and every new export first removes staging folders older than KEEP_FILES_S: a Space that runs
-for weeks must not fill its disk with old exports. The app deletes Gradio's cached copies at
-the same age, and the page says how long a download link lasts.
+file we write is only a staging copy, read once right after the handler returns. Staging happens
+in one private temp folder per process, and every new export first removes staging folders
+older than STAGING_MAX_AGE_S: a Space that runs for weeks must not fill its disk with old
+exports. The app deletes Gradio's cached copies after KEEP_FILES_S, and the page says how long
+a download link lasts.
 """
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from PIL import Image
 from ..checkpoint import save_generator
 from ..config import TrainConfig
 
-KEEP_FILES_S = 300          # 5 minutes: exports, GIFs, uploads, then they are deleted
+KEEP_FILES_S = 300          # Gradio's copies (download links, GIFs, uploads): 5 minutes
+STAGING_MAX_AGE_S = 60      # ours: Gradio has copied them long before
 STAT_COLUMNS = ("d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")
 _ROOT = Path(tempfile.gettempdir()) / "gan-playground-exports"
 
@@ -31,7 +33,7 @@ def staging_dir() -> Path:
     now = time.time()
     for old in _ROOT.iterdir():
         try:
-            if now - old.stat().st_mtime > KEEP_FILES_S:
+            if now - old.stat().st_mtime > STAGING_MAX_AGE_S:
                 shutil.rmtree(old, ignore_errors=True)
         except OSError:          # another export removed it first
             pass

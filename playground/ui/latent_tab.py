@@ -113,7 +113,7 @@ class LatentHandlers:
 
     def _model(self, request, source: str, upload: str | None) -> Model:
         if source == "upload":
-            return self._uploaded(upload)
+            return self._uploaded(request, upload)
         session = self.registry.get(request.session_hash)
         config = session.with_trainer(lambda trainer: trainer.config)
         if config is None:
@@ -122,19 +122,29 @@ class LatentHandlers:
         return Model(config, lambda z: session.with_trainer(lambda trainer: trainer.generate(z)),
                      None if real is None else real[:REAL_POINTS])     # i.i.d.: a prefix is fair
 
-    @staticmethod
-    def _uploaded(upload: str | None) -> Model:
+    def _uploaded(self, request, upload: str | None) -> Model:
+        """The uploaded checkpoint's generator, loaded once per upload and kept with the session:
+        Gradio deletes the uploaded file after exports.KEEP_FILES_S."""
         if not upload:
             raise LatentError("Upload a .safetensors checkpoint first (Train tab → Downloads makes one).")
+        session = self.registry.get(request.session_hash)
+        kept = session.uploaded_model
+        if kept is not None and kept[0] == upload:
+            return kept[1]
         if Path(upload).suffix.lower() != ".safetensors":
             raise LatentError(f"{Path(upload).name!r} is not a .safetensors file: only .safetensors "
                               "checkpoints can be loaded (never pickles: they can run code)")
+        if not Path(upload).is_file():
+            raise LatentError("The uploaded checkpoint is no longer on the server (uploads are kept "
+                              f"{exports.KEEP_FILES_S // 60} minutes): upload it again.")
         generator, config, _ = load_generator(upload)     # CheckpointError says what is wrong
         real = None
         if not config.is_image:
             from ..data import make_dataset               # point data: cheap, synthetic
             real = make_dataset(config).real_samples(REAL_POINTS)
-        return Model(config, lambda z: generate(generator, z), real)
+        model = Model(config, lambda z: generate(generator, z), real)
+        session.uploaded_model = (upload, model)
+        return model
 
     # --- events ----------------------------------------------------------------------------
     def check_upload(self, request: gr.Request, upload: str | None) -> tuple[str, str]:
@@ -142,7 +152,7 @@ class LatentHandlers:
         if not upload:
             return "", "session"
         try:
-            config = self._uploaded(upload).config
+            config = self._uploaded(request, upload).config
         except (LatentError, CheckpointError) as err:
             return f"⚠️ {err}", "session"
         return (f"Loaded {Path(upload).name}: {config.arch} generator for {config.dataset}, "
