@@ -6,12 +6,14 @@ GAN_PLAYGROUND_MAX_RUNS (default 2) caps the runs that train at the same time.
 """
 from playground.session import SessionRegistry
 from playground.trainer import set_threads
-from playground.ui.app import build_app, max_runs_from_env
+from playground.ui.app import build_app, limit_malloc_arenas, max_runs_from_env
 from playground.ui.uploads import MAX_UPLOAD_BYTES
 
 # One torch thread per process: these small models are fastest that way, and two threads
 # collapse 10-20x as soon as another run competes for the 2 cores (bench/RESULTS.md).
 set_threads(1)
+# Few malloc arenas: a long-running server with a thread per run otherwise creeps in memory.
+limit_malloc_arenas()
 
 demo = build_app(SessionRegistry(max_running=max_runs_from_env()))
 

@@ -7,7 +7,7 @@ Target (issue 3): RSS grows < 50 MB between step 10k and step 100k.
 The run goes through the app's own path, in this process: a SessionRegistry and TrainHandlers
 (a fake request names the session, as in tests/test_ui_handlers.py); Start starts the worker
 thread, which trains and renders snapshots every RENDER_EVERY_S (samples, D field, metrics,
-diagnosis) exactly as in the app, while this thread calls the page's tick at 2 Hz with the
+diagnosis) exactly as in the app, while this thread calls the page's tick every TICK_S with the
 page's `sent` state (so figures are built whenever the worker rendered something new).
 Model: ring, MLP width 8, depth 1, batch 16, 1 torch thread. RSS (psutil) is read at every
 10k steps; the Python object count (gc.get_objects) shows whether objects pile up.

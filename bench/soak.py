@@ -37,7 +37,7 @@ from playground.config import TrainConfig  # noqa: E402
 from playground.session import SessionRegistry  # noqa: E402
 from playground.trainer import set_threads  # noqa: E402
 from playground.ui import exports  # noqa: E402
-from playground.ui.app import build_app  # noqa: E402
+from playground.ui.app import build_app, limit_malloc_arenas  # noqa: E402
 from playground.ui.controls import values_from_config  # noqa: E402
 
 CONFIGS = [TrainConfig(width=32, depth=2, batch_size=64, z_dim=2),
@@ -99,7 +99,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=300)
     parser.add_argument("--visitors", type=int, default=6)
     args = parser.parse_args()
-    set_threads(1)
+    set_threads(1)                                   # as app.py does
+    limit_malloc_arenas()
     registry = SessionRegistry(max_running=args.visitors)
     demo = build_app(registry)
     with socket.socket() as probe:

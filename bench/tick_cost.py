@@ -7,7 +7,7 @@ Targets (issue 3): median <= 30 ms per tick and <= 150 KB per update.
 The handler is called directly, as tests/test_ui_handlers.py does (a fake request names the
 session), while the session's worker trains in the background exactly as in the app (1 torch
 thread), so the tick competes with a live trainer for the GIL as it does on the server.
-Two paths alternate at 4 Hz, so each sees the page's 2 Hz cadence:
+Two paths alternate at twice the page's rate (TICK_S / 2), so each sees the page's cadence:
 - full: `sent=None`, every view rebuilt (what a page that just opened, or a worst case, costs);
 - skip: `sent` = what the previous skip-path tick returned, as the page's gr.State holds it:
   views whose data did not change since that tick come back as gr.skip().
@@ -17,8 +17,8 @@ Columns:
   calls) and for a core (other processes); CPU ms (time.thread_time of this thread) is the work
   itself;
 - + serialize ms: plus what Gradio's postprocess then does with the values: each Plotly
-  figure's to_json() and the PNG encoding of the sample grid (not the file write);
-- payload KB: the figures' JSON + the PNG's size + the text outputs, per update;
+  figure's to_json() (the sample grid is already an inline PNG, built by the handler);
+- payload KB: the figures' JSON + the text outputs (the grid's <img> included), per update;
 - worker render: Session._render (samples, D field, manifold, metrics when due, diagnosis),
   which the worker runs every RENDER_EVERY_S; its share of training time is ms / RENDER_EVERY_S.
 """
@@ -51,7 +51,7 @@ def p95(values: list[float]) -> float:
 
 
 def measure(preset: str, seconds: float, warmup: float) -> tuple[list[dict], dict]:
-    """Alternating full / skip ticks at 4 Hz for `seconds`; (rows, worker render stats)."""
+    """Alternating full / skip ticks at 2 / TICK_S Hz for `seconds`; (rows, worker render stats)."""
     registry = SessionRegistry(max_running=2)
     handlers = TrainHandlers(registry)
     request = SimpleNamespace(session_hash=f"bench-{preset}")
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {preset} | " + " | ".join(f"{c:.1f}" for c in cells) + " |")
     print()
     print("| preset | worker _render ms (median) | with evaluation ms | share of training time "
-          f"(render / {RENDER_EVERY_S:g} s) | steps/s while ticking at 4 Hz | cores: this process | others |")
+          f"(render / {RENDER_EVERY_S:g} s) | steps/s while ticking at {2 / TICK_S:g} Hz | cores: this process | others |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for preset, (_, render) in results.items():
         print(f"| {preset} | {render['ms']:.1f} | {render['eval_ms']:.1f} | "

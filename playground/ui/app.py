@@ -6,6 +6,8 @@ Session, at most `max_running` of them train at once, and a tab that closes stop
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 
 import gradio as gr
@@ -29,6 +31,8 @@ DELETE_CACHE = (60, KEEP_FILES_S)
 # thousand GIL hand-offs a second beside every training thread (bench/RESULTS.md §8). 20 ms
 # (Gradio's own Windows value is 50 ms) costs a click at most 20 ms of latency.
 QUEUE_POLL_S = 0.02
+MALLOC_ARENAS = 2
+M_ARENA_MAX = -8              # glibc's mallopt parameter number (malloc.h)
 
 INTRO = """# GAN Playground
 A **generative adversarial network** is two networks in a contest: the *generator* G turns random
@@ -53,6 +57,21 @@ CSS = """
     object-fit: contain; image-rendering: pixelated;
 }
 """ + f"#grid_image img {{ display: block; width: 100%; height: {FIELD_HEIGHT}px; }}\n"
+
+
+def limit_malloc_arenas(count: int = MALLOC_ARENAS) -> bool:
+    """What MALLOC_ARENA_MAX=2 does, from inside the process (call it before threads start).
+
+    glibc gives busy threads their own malloc arenas (up to 8 per core), and memory freed in one
+    arena is rarely returned while others hold live blocks: with a trainer thread per visitor
+    and Gradio's worker threads, a 5-minute 6-visitor soak kept growing (+104 MB); with 2 arenas
+    it grew +56 MB and flattened (bench/RESULTS.md §6). False where there is no glibc mallopt.
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc.mallopt(M_ARENA_MAX, count) == 1
+    except (OSError, AttributeError):
+        return False
 
 
 def max_runs_from_env() -> int:
