@@ -16,7 +16,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-MAX_POINTS = 1000          # per curve: more is invisible at these sizes
+MAX_POINTS = 500           # per curve: a chart is ~430 px wide; more points are invisible there
 FIELD_POINTS = 300         # per scatter of the field: each marker is an SVG node the browser restyles every tick
 MAX_GRID_LINES = 24        # per direction of the latent-grid overlay
 CURVE_HEIGHT = 260         # px

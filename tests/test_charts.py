@@ -60,8 +60,8 @@ def test_curve_figures_have_their_lines_and_are_small(make):
     assert isinstance(fig, go.Figure)
     assert names(fig) == CURVE_NAMES[make]
     assert all(t.type == "scatter" and t.mode == "lines" for t in fig.data)
-    assert all(len(t.x) == 1000 and t.x.dtype == np.float32 for t in fig.data)
-    assert len(fig.to_json()) < 40_000
+    assert all(len(t.x) == MAX_POINTS and t.x.dtype == np.float32 for t in fig.data)   # 1000 -> 500
+    assert len(fig.to_json()) < 20_000
     assert fig.layout.height == charts.CURVE_HEIGHT and fig.layout.uirevision is not None
     assert fig.layout.legend.orientation == "h"
 
