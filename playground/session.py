@@ -53,10 +53,6 @@ def _command(method):
     return locked
 
 
-# A command's plain outcome that the state already says: not repeated in the status line.
-STATE_WORDS = {"running": "training"}
-
-
 @dataclass(frozen=True)
 class Snapshot:
     """Everything the page shows about a run at one moment. Never mutated after creation."""
@@ -81,8 +77,7 @@ class Snapshot:
         """'running · step N · X steps/s · elapsed' for the page's status box."""
         line = (f"{self.state} · step {self.step} · {self.steps_per_s:.1f} steps/s · "
                 f"elapsed {self.elapsed_s:.0f} s")
-        restates = self.message in (self.state, STATE_WORDS.get(self.state))
-        return f"{line} · {self.message}" if self.message and not restates else line
+        return f"{line} · {self.message}" if self.message and self.message != self.state else line
 
 
 class Session:
@@ -132,7 +127,9 @@ class Session:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="gan-trainer", daemon=True)
                 self._thread.start()
-        return self._set_message(note or "training", state="running")
+        # The status line says "running"; only a note (e.g. a live edit) is worth adding to it.
+        self._set_message(note, state="running")
+        return note or "training"
 
     @_command
     def pause(self) -> str:
