@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import time
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
 
 class BrowserPage:
     """A Chromium page; off() pauses its JavaScript (no ticks), on() resumes it."""

@@ -46,10 +46,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))   # browser_helpers
 
 from apputil import CpuMeter  # noqa: E402
 from page_app import AppRun, ServedApp, running_session, set_render_every  # noqa: E402
-from page_clients import CHROMIUM, CHROMIUM_ARGS, BrowserPage, GradioPage  # noqa: E402
+from browser_helpers import chromium_available, launch_chromium  # noqa: E402
+from page_clients import BrowserPage, GradioPage  # noqa: E402
 
 TARGET = 0.85
 
@@ -178,7 +180,7 @@ def summarize(preset: str, windows: list[dict], order: tuple[str, ...]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--client", choices=["browser", "gradio"],
-                        default="browser" if Path(CHROMIUM).exists() else "gradio")
+                        default="browser" if chromium_available() else "gradio")
     parser.add_argument("--presets", nargs="+", default=["ring_stable", "digits_dcgan"])
     parser.add_argument("--warmup", type=float, default=5.0, help="s of streaming before the first window")
     parser.add_argument("--window", type=float, default=5.0, help="s per measured window")
@@ -211,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.client == "browser":
             from playwright.sync_api import sync_playwright
             playwright = sync_playwright().start()
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            browser = launch_chromium(playwright)
         try:
             for preset in args.presets:
                 page = (BrowserPage(browser, app.url, preset) if browser

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import sys
 import tempfile
 import threading
@@ -31,6 +30,7 @@ os.environ.setdefault("GRADIO_HEARTBEAT_INTERVAL", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import psutil  # noqa: E402
+from apputil import free_port  # noqa: E402
 from gradio_client import Client  # noqa: E402
 
 from playground.config import TrainConfig  # noqa: E402
@@ -103,9 +103,7 @@ def main() -> int:
     limit_malloc_arenas()
     registry = SessionRegistry(max_running=args.visitors)
     demo = build_app(registry)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
     url = f"http://127.0.0.1:{port}/"
     process = psutil.Process()

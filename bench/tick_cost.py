@@ -50,6 +50,18 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
 
 
+def render_ms(session, count: int, force_eval: bool) -> list[float]:
+    """ms of `count` worker renders (Session._render), under the step lock as the worker takes it."""
+    times = []
+    for _ in range(count):
+        with session._step_lock:
+            t0 = time.perf_counter()
+            session._render(force_eval=force_eval)
+            times.append((time.perf_counter() - t0) * 1000)
+        time.sleep(0.02)
+    return times
+
+
 def measure(preset: str, seconds: float, warmup: float) -> tuple[list[dict], dict]:
     """Alternating full / skip ticks at 2 / TICK_S Hz for `seconds`; (rows, worker render stats)."""
     registry = SessionRegistry(max_running=2)
@@ -87,19 +99,8 @@ def measure(preset: str, seconds: float, warmup: float) -> tuple[list[dict], dic
         rate = (session.trainer.step_count - step0) / (time.perf_counter() - began)
         session.pause()
         # The worker's render, timed on the paused run (same weights, same sizes).
-        renders = []
-        for _ in range(15):
-            with session._step_lock:
-                t0 = time.perf_counter()
-                session._render(force_eval=False)
-                renders.append((time.perf_counter() - t0) * 1000)
-            time.sleep(0.02)
-        evals = []
-        for _ in range(5):
-            with session._step_lock:
-                t0 = time.perf_counter()
-                session._render(force_eval=True)
-                evals.append((time.perf_counter() - t0) * 1000)
+        renders = render_ms(session, 15, force_eval=False)
+        evals = render_ms(session, 5, force_eval=True)
     finally:
         registry.close(request.session_hash)
     render = {"ms": statistics.median(renders), "eval_ms": statistics.median(evals), "rate": rate,

@@ -25,6 +25,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"          # gitignored
 VIEWPORT = {"width": 1400, "height": 900}
+SLOW_MS = 20_000             # page waits: generous, another process may be benchmarking on the 2 cores
 HEARTBEAT_S = "0.3"          # a closed tab is noticed (and demo.unload fires) within ~a second
 
 
@@ -169,6 +170,23 @@ class AppPage:
         self.page.locator("#preset input").click()
         # The open list is the page's only listbox; its options carry the label as aria-label.
         self.page.locator(f'[role="option"][aria-label$="({name})"]').click()
+
+    def choose_lesson(self, name: str) -> None:
+        """choose_preset, then wait until the lesson's text shows its title."""
+        from playwright.sync_api import expect
+
+        from playground.config import get_preset
+
+        self.choose_preset(name)
+        expect(self.page.locator("#lesson")).to_contain_text(get_preset(name).title, timeout=SLOW_MS)
+
+    def pause(self) -> None:
+        """Press Pause and wait until the status says so."""
+        from playwright.sync_api import expect
+
+        self.click("pause")
+        expect(self.page.locator("#status textarea")).to_have_value(
+            re.compile(r"^paused · step \d+"), timeout=SLOW_MS)
 
     def fill(self, key: str, value) -> None:
         """Type into a number control (this fires its input event: live edits apply at once)."""

@@ -3,27 +3,18 @@ closed visitor's trainer thread stops (demo.unload, fired when the heartbeat fin
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
 gradio_client = pytest.importorskip("gradio_client")
 
-from browser_helpers import free_port, trainer_threads  # noqa: E402
+from browser_helpers import free_port, trainer_threads, wait_until  # noqa: E402
 from playground.config import TrainConfig  # noqa: E402
 from playground.session import SessionRegistry  # noqa: E402
 from playground.ui.app import build_app  # noqa: E402
 from playground.ui.controls import values_from_config  # noqa: E402
 
 TINY = TrainConfig(width=16, depth=2, batch_size=32)
-
-
-def wait(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def step_of(client) -> int:
@@ -53,7 +44,7 @@ def test_two_visitors_are_isolated_and_closing_one_stops_its_thread(app):
         assert first.predict(*values_from_config(TINY.replace(seed=1)), api_name="/start") == "training"
         assert second.predict(*values_from_config(TINY.replace(seed=2, lr_d=0.0005)),
                               api_name="/start") == "training"
-        wait(lambda: step_of(first) > 20 and step_of(second) > 20, 15, "both runs to advance")
+        wait_until(lambda: step_of(first) > 20 and step_of(second) > 20, 15, "both runs to advance")
         assert registry.running_count() == 2 and trainer_threads() == before + 2
         one, two = registry.get(first.session_hash), registry.get(second.session_hash)
         assert (one.trainer.config.seed, one.trainer.config.lr_d) == (1, 0.001)
@@ -61,15 +52,15 @@ def test_two_visitors_are_isolated_and_closing_one_stops_its_thread(app):
         # A live edit reaches only its own session.
         assert "lr_g=0.0003" in first.predict(*values_from_config(TINY.replace(seed=1, lr_g=0.0003)),
                                               api_name="/update")
-        wait(lambda: one.trainer.config.lr_g == 0.0003, 5, "the live edit")
+        wait_until(lambda: one.trainer.config.lr_g == 0.0003, 5, "the live edit")
         assert two.trainer.config.lr_g == 0.001
 
         second.close()          # stops its heartbeat: the server sees the tab gone
-        wait(lambda: registry.running_count() == 1, 15, "the closed visitor's run to stop")
-        wait(lambda: trainer_threads() == before + 1, 5, "its thread to exit")
+        wait_until(lambda: registry.running_count() == 1, 15, "the closed visitor's run to stop")
+        wait_until(lambda: trainer_threads() == before + 1, 5, "its thread to exit")
         assert len(registry) == 1 and two.trainer is None
         still = step_of(first)
-        wait(lambda: step_of(first) > still + 10, 10, "the other run to keep training")
+        wait_until(lambda: step_of(first) > still + 10, 10, "the other run to keep training")
     finally:
         first.close()
         second.close()

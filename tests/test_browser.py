@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from browser_helpers import (ARTIFACTS, VIEWPORT, AppPage, chromium_available, launch_chromium,
-                             serve, trainer_threads, wait_until)
+from browser_helpers import (ARTIFACTS, SLOW_MS, VIEWPORT, AppPage, chromium_available,
+                             launch_chromium, serve, trainer_threads, wait_until)
 
 if not chromium_available():
     pytest.skip("chromium not installed at /usr/bin/chromium: browser tests skipped",
@@ -26,7 +26,6 @@ expect = sync_api.expect
 
 from playground.session import SessionRegistry  # noqa: E402
 
-SLOW = 20_000          # ms: generous, another process may be benchmarking on the 2 cores
 
 
 @pytest.fixture(scope="module")
@@ -77,10 +76,8 @@ def test_lecturer_starts_ring_stable_and_watches_it_train(open_page, server):
     app = open_page()
     page = app.page
     # A lesson picked in the dropdown fills the controls and shows its text.
-    app.choose_preset("ring_collapse")
-    expect(page.locator("#lesson")).to_contain_text("Mode collapse", timeout=SLOW)
-    app.choose_preset("ring_stable")
-    expect(page.locator("#lesson")).to_contain_text("A GAN that works", timeout=SLOW)
+    app.choose_lesson("ring_collapse")
+    app.choose_lesson("ring_stable")
     expect(page.locator("#lesson")).to_contain_text("8 Gaussians on a ring")
     expect(page.locator("#message")).to_contain_text("loaded “A GAN that works”")
     assert page.locator("#d_steps input").input_value() == "2"
@@ -106,9 +103,7 @@ def test_lecturer_starts_ring_stable_and_watches_it_train(open_page, server):
     assert ["scatter", "real data"] in field
     app.screenshot(ARTIFACTS / "train_ring.png")
 
-    app.click("pause")
-    expect(page.locator("#status textarea")).to_have_value(
-        re.compile(r"^paused · step \d+"), timeout=SLOW)
+    app.pause()
     held = app.step()
     holds(app.step, held, 2.0)
     assert not registry.get(app.session_hash).running
@@ -117,8 +112,7 @@ def test_lecturer_starts_ring_stable_and_watches_it_train(open_page, server):
 def test_digits_grid_appears_and_changes(open_page):
     app = open_page()
     page = app.page
-    app.choose_preset("digits_mlp")
-    expect(page.locator("#lesson")).to_contain_text("Images with an MLP", timeout=SLOW)
+    app.choose_lesson("digits_mlp")
     app.click("start")
     first = wait_until(lambda: app.image("grid_image"), 30, "the sample grid image")
     expect(page.locator("#field_plot")).to_be_hidden()
@@ -127,30 +121,25 @@ def test_digits_grid_appears_and_changes(open_page):
     wait_until(lambda: (app.image("grid_image") or first)["src"] != first["src"], 20,
                "the sample grid to change as G trains")
     app.screenshot(ARTIFACTS / "train_digits.png")
-    app.click("pause")
-    expect(page.locator("#status textarea")).to_have_value(
-        re.compile(r"^paused"), timeout=SLOW)
+    app.pause()
 
 
 def test_latent_tab_walks_between_two_digits(open_page):
     app = open_page()
     page = app.page
-    app.choose_preset("digits_mlp")
-    expect(page.locator("#lesson")).to_contain_text("Images with an MLP", timeout=SLOW)
+    app.choose_lesson("digits_mlp")
     app.click("start")
     app.wait_step_above(100, timeout_s=30)
-    app.click("pause")
-    expect(page.locator("#status textarea")).to_have_value(
-        re.compile(r"^paused"), timeout=SLOW)
+    app.pause()
 
     app.open_tab("Latent space")
     app.click("interpolate")
     expect(page.locator("#latent_message")).to_contain_text("8 frames from seed 1 to seed 2",
-                                                            timeout=SLOW)
+                                                            timeout=SLOW_MS)
     strip = wait_until(lambda: app.image("latent_strip_image"), 15, "the interpolation strip")
     assert strip["width"] > 4 * strip["height"]          # 8 frames side by side
     expect(page.locator("#latent_path")).to_be_hidden()
-    expect(page.locator("#latent_gif")).to_contain_text(re.compile(r"walk-1-2-slerp\s*\.gif"), timeout=SLOW)
+    expect(page.locator("#latent_gif")).to_contain_text(re.compile(r"walk-1-2-slerp\s*\.gif"), timeout=SLOW_MS)
     app.screenshot(ARTIFACTS / "latent.png")
 
 
@@ -163,7 +152,7 @@ def test_latent_tab_draws_a_path_for_point_data(open_page):
     app.open_tab("Latent space")
     app.click("interpolate")
     expect(page.locator("#latent_message")).to_contain_text("8 points from seed 1 to seed 2",
-                                                            timeout=SLOW)
+                                                            timeout=SLOW_MS)
     wait_until(lambda: ["scatter", "generated"] in app.plot_traces("latent_path"), 15,
                "the latent path over the real data")
     expect(page.locator("#latent_strip_image")).to_be_hidden()
@@ -174,15 +163,15 @@ def test_a_bad_learning_rate_is_refused_by_name(open_page, server):
     app = open_page()
     page = app.page
     app.fill("lr_d", "-0.001")
-    expect(page.locator("#message")).to_contain_text("lr_d=-0.001 is not allowed", timeout=SLOW)
+    expect(page.locator("#message")).to_contain_text("lr_d=-0.001 is not allowed", timeout=SLOW_MS)
     app.click("start")
     # Start refuses the same value with the same words, and nothing trains.
-    expect(page.locator("#message")).to_contain_text("lr_d", timeout=SLOW)
+    expect(page.locator("#message")).to_contain_text("lr_d", timeout=SLOW_MS)
     holds(lambda: registry.get(app.session_hash).running, False, 1.0)
     assert app.step() == 0
 
     app.fill("lr_d", "0.001")
-    expect(page.locator("#message")).not_to_contain_text("not allowed", timeout=SLOW)
+    expect(page.locator("#message")).not_to_contain_text("not allowed", timeout=SLOW_MS)
     app.click("start")
     app.wait_step_above(0, timeout_s=10)
     app.wait_step_above(app.step(), timeout_s=10)
@@ -213,7 +202,7 @@ def test_three_visitors_train_apart_and_leave_no_threads(open_page, server):
 
     # A live edit on one page reaches that run only.
     apps[0].fill("lr_g", "0.0003")
-    expect(apps[0].page.locator("#message")).to_contain_text("lr_g=0.0003", timeout=SLOW)
+    expect(apps[0].page.locator("#message")).to_contain_text("lr_g=0.0003", timeout=SLOW_MS)
     wait_until(lambda: sessions[0].trainer.config.lr_g == 0.0003, 10, "the live edit to apply")
     assert [s.trainer.config.lr_g for s in sessions[1:]] == [0.002, 0.002]
     for app in apps[1:]:

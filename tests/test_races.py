@@ -10,16 +10,13 @@ import random
 import threading
 import time
 
+from browser_helpers import trainer_threads
 from playground.config import TrainConfig
 from playground.session import Session
 
 SEQUENCES = 200
 TINY = TrainConfig(width=8, depth=1, batch_size=16, z_dim=2)
 COMMANDS = ("start", "pause", "reset", "step", "d_step", "g_step", "update", "update", "snapshot", "restore")
-
-
-def trainer_threads() -> int:
-    return sum(1 for t in threading.enumerate() if t.name == "gan-trainer")
 
 
 def run_command(session: Session, command: str, rng: random.Random) -> None:

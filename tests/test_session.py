@@ -5,14 +5,11 @@ import time
 
 import pytest
 
+from browser_helpers import trainer_threads
 from playground.config import ConfigError, TrainConfig
 from playground.session import POINT_SAMPLES, Session, SessionRegistry
 
 TINY = TrainConfig(width=16, depth=2, batch_size=32, z_dim=2)
-
-
-def trainer_threads() -> int:
-    return sum(1 for t in threading.enumerate() if t.name == "gan-trainer")
 
 
 def wait_for(predicate, timeout=15.0):

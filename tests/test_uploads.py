@@ -6,7 +6,6 @@ import io
 import json
 import os
 import pickle
-import socket
 import zipfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -14,6 +13,7 @@ from types import SimpleNamespace
 import pytest
 from PIL import Image
 
+from browser_helpers import free_port
 from playground import data
 from playground.config import ConfigError, TrainConfig
 from playground.data import DataError, make_dataset
@@ -137,9 +137,7 @@ def test_oversized_upload_is_refused_by_the_server(tmp_path, monkeypatch):
     from playground.ui.app import build_app
     monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
     demo = build_app(SessionRegistry())
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
                 max_file_size=1024)
     try:
