@@ -12,11 +12,12 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import asdict, dataclass
+from typing import Callable
 
 import torch
 
 from .budget import check_budget
-from .config import TrainConfig, check_live
+from .config import OPTIMIZER_CHOICES, ConfigError, TrainConfig, check_live
 from .data import Dataset, make_dataset
 from .losses import LOSSES, add_instance_noise, gradient_penalty, r1_penalty
 from .models import build_models
@@ -57,12 +58,23 @@ def set_threads(count: int) -> None:
     torch.set_num_threads(max(1, int(count)))
 
 
-def _make_optimizer(kind: str, params, lr: float, beta1: float, beta2: float) -> torch.optim.Optimizer:
-    if kind == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=(beta1, beta2))
-    if kind == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr)
-    return torch.optim.SGD(params, lr=lr)
+# kind -> factory(params, lr, beta1, beta2). Only Adam reads the betas; apply() pushes new
+# betas into any param group that has them, so the other two simply ignore those knobs.
+OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
+    "adam": lambda params, lr, beta1, beta2: torch.optim.Adam(params, lr=lr, betas=(beta1, beta2)),
+    "sgd": lambda params, lr, beta1, beta2: torch.optim.SGD(params, lr=lr),
+    "rmsprop": lambda params, lr, beta1, beta2: torch.optim.RMSprop(params, lr=lr),
+}
+assert tuple(OPTIMIZERS) == OPTIMIZER_CHOICES, "OPTIMIZERS must match config.OPTIMIZER_CHOICES"
+
+
+def _make_optimizer(kind: str, params, lr: float, beta1: float, beta2: float,
+                    key: str = "optimizer") -> torch.optim.Optimizer:
+    """The optimizer named `kind`; an unknown kind is a ConfigError, never a silent SGD."""
+    factory = OPTIMIZERS.get(kind)
+    if factory is None:
+        raise ConfigError(key, kind, f"one of {tuple(OPTIMIZERS)}")
+    return factory(params, lr, beta1, beta2)
 
 
 def _grad_norm(optimizer: torch.optim.Optimizer) -> torch.Tensor:

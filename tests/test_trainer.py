@@ -292,3 +292,17 @@ def test_sample_uses_a_fixed_latent_batch_and_eval_mode():
     first = trainer.sample(8)
     assert torch.equal(first, trainer.sample(64)[:8])        # eval mode: no batch dependence
     assert trainer.generator.training                        # and training mode is restored
+
+
+# --- optimizers -------------------------------------------------------------------------------
+
+def test_optimizer_registry_matches_the_config_choices():
+    from playground.config import OPTIMIZER_CHOICES
+    assert tuple(trainer_module.OPTIMIZERS) == OPTIMIZER_CHOICES
+
+
+def test_unknown_optimizer_kind_is_refused_not_replaced_by_sgd():
+    params = [torch.nn.Parameter(torch.zeros(2))]
+    with pytest.raises(ConfigError, match="adamw") as err:
+        trainer_module._make_optimizer("adamw", params, 1e-3, 0.5, 0.999)
+    assert err.value.key == "optimizer"
