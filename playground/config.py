@@ -9,7 +9,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
+from array import array
 from dataclasses import dataclass, fields
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +39,11 @@ LIVE_KEYS = frozenset({
     "r1_gamma", "gp_lambda", "clip", "label_smoothing", "instance_noise",
 })
 
-PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets"
+# The lesson presets: playground/presets/ when installed (pyproject.toml maps the checkout's
+# top-level presets/ folder there as package data), else presets/ beside the package (a checkout).
+_PACKAGE_DIR = Path(__file__).resolve().parent
+PRESETS_DIR = (_PACKAGE_DIR / "presets" if (_PACKAGE_DIR / "presets").is_dir()
+               else _PACKAGE_DIR.parent / "presets")
 
 
 class ConfigError(ValueError):
@@ -111,6 +118,13 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, text: str) -> "TrainConfig":
+        """A config from JSON text (a saved run, an upload): bad text is a ConfigError too."""
+        if len(text) > MAX_JSON_CHARS:
+            raise ConfigError("config", text[:40], "a flat JSON object of key: value "
+                              f"(this text is longer than {MAX_JSON_CHARS >> 20} MB)")
+        if _nests_deeper_than(text, MAX_JSON_DEPTH):
+            raise ConfigError("config", text[:40], "a flat JSON object of key: value "
+                              f"(this text nests more than {MAX_JSON_DEPTH} levels deep)")
         try:
             values = json.loads(text)
         except json.JSONDecodeError as err:
@@ -123,6 +137,26 @@ class TrainConfig:
 
 
 FIELD_TYPES: dict[str, type] = {f.name: f.type for f in fields(TrainConfig)}
+
+# A config is one flat object; json's recursive parser overflows the stack (RecursionError) at
+# a few thousand levels, and 60 kB of "[" is enough for that, so depth is bounded before parsing.
+MAX_JSON_DEPTH = 32
+MAX_JSON_CHARS = 2**20       # a full config is under 1 kB; this bounds the scan below to ~0.1 s
+# Strings are dropped first (their brackets are just text). Possessive and with an optional
+# closing quote, so an unterminated string cannot make the scan quadratic.
+_JSON_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"?')
+_NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
+_DEPTH_STEP = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")   # +1 / -1 as signed bytes
+
+
+def _nests_deeper_than(text: str, limit: int) -> bool:
+    """Whether the brackets of `text` outside its strings nest more than `limit` levels.
+
+    The running depth is a cumulative sum of +1 / -1 steps, done in C (accumulate over a
+    signed byte array): no Python loop per character. Unclosed brackets count as open.
+    """
+    brackets = _NOT_A_BRACKET.sub("", _JSON_STRING.sub("", text)).encode()
+    return max(accumulate(array("b", brackets.translate(_DEPTH_STEP))), default=0) > limit
 _TYPES = {"str": str, "float": float, "int": int, "bool": bool}
 
 # key -> (rule text, predicate on the coerced value)
@@ -150,7 +184,7 @@ _RULES: dict[str, tuple[str, Any]] = {
     "label_smoothing": ("a number in [0, 0.5]", lambda v: 0 <= v <= 0.5),
     "instance_noise": ("a number in [0, 10]", lambda v: 0 <= v <= 10),
     "spectral_norm": ("true or false", lambda v: True),
-    "seed": ("an integer from 0 to 2**31 - 1", lambda v: 0 <= v < 2**31),
+    "seed": ("an integer from 0 to 2147483647", lambda v: 0 <= v < 2**31),
     "data_path": ("a path string", lambda v: True),
     "data_root": ("a path string", lambda v: True),
 }
@@ -255,3 +289,9 @@ def load_preset(name: str) -> TrainConfig:
 
 def list_presets() -> list[Preset]:
     return [get_preset(n) for n in preset_names()]
+
+
+def rule(key: str) -> str:
+    """The allowed values of `key` in words ("an integer from 1 to 50"): one text for the
+    refusal message and the control's hint."""
+    return _RULES[key][0]

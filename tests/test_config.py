@@ -77,6 +77,26 @@ def test_json_round_trip_and_diff():
         TrainConfig.from_json("{not json")
 
 
+@pytest.mark.parametrize("text", [
+    "[" * 30000 + "]" * 30000,                               # 60 kB: RecursionError in json
+    '{"seed": ' + "[" * 30000 + "]" * 30000 + "}",
+    '{"a": ' * 20000 + "1" + "}" * 20000,
+    "[" * 33 + "]" * 33,                                     # just past the bound
+], ids=["lists", "inside-a-key", "objects", "depth-33"])
+def test_deeply_nested_json_is_a_config_error(text):
+    with pytest.raises(ConfigError, match="flat JSON object") as err:
+        TrainConfig.from_json(text)
+    assert err.value.key == "config"
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting():
+    text = json.dumps({"data_path": "[" * 100 + "{" * 100, "seed": 3})
+    config = TrainConfig.from_json(text)
+    assert config.data_path == "[" * 100 + "{" * 100 and config.seed == 3
+    escaped = '{"data_path": "\\\"' + "[" * 50 + '", "seed": 4}'   # \\\" = an escaped quote
+    assert TrainConfig.from_json(escaped).seed == 4
+
+
 def test_frozen():
     with pytest.raises(Exception):
         TrainConfig().lr_d = 1.0
