@@ -137,6 +137,7 @@ class TrainConfig:
 
 
 FIELD_TYPES: dict[str, type] = {f.name: f.type for f in fields(TrainConfig)}
+_TYPES = {"str": str, "float": float, "int": int, "bool": bool}
 
 # A config is one flat object; json's recursive parser overflows the stack (RecursionError) at
 # a few thousand levels, and 60 kB of "[" is enough for that, so depth is bounded before parsing.
@@ -157,7 +158,7 @@ def _nests_deeper_than(text: str, limit: int) -> bool:
     """
     brackets = _NOT_A_BRACKET.sub("", _JSON_STRING.sub("", text)).encode()
     return max(accumulate(array("b", brackets.translate(_DEPTH_STEP))), default=0) > limit
-_TYPES = {"str": str, "float": float, "int": int, "bool": bool}
+
 
 # key -> (rule text, predicate on the coerced value)
 _RULES: dict[str, tuple[str, Any]] = {
