@@ -2,9 +2,10 @@
 
 Host and port come from Gradio's environment variables (GRADIO_SERVER_NAME, GRADIO_SERVER_PORT;
 locally 127.0.0.1:7860), never from this file, so the same file runs on a laptop and a Space.
-GAN_PLAYGROUND_MAX_RUNS (default 2) caps the runs that train at the same time.
+GAN_PLAYGROUND_MAX_RUNS (default 2) caps the runs that train at the same time; a run nobody
+watches pauses after GAN_PLAYGROUND_UNWATCHED_S (default 180 s).
 """
-from playground.session import SessionRegistry
+from playground.registry import SessionRegistry
 from playground.trainer import set_threads
 from playground.ui.app import build_app, limit_malloc_arenas, max_runs_from_env
 from playground.ui.uploads import MAX_UPLOAD_BYTES

@@ -2,13 +2,13 @@
 
     python -m playground train (--preset NAME | --config FILE) [--set key=value ...] [--steps N] --out DIR
     python -m playground presets
+    python -m playground app      (the web app, as app.py; installed: gan-playground app|train|presets)
 
-Progress and steps/s go to stderr; a bad config or unavailable data exits 2 with one line.
+Progress (a tqdm bar: rate, ETA) goes to stderr; a bad config or unavailable data exits 2 with one line.
 """
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -17,24 +17,18 @@ from pathlib import Path
 
 import numpy as np
 
+from tqdm import tqdm
+
 from .checkpoint import save_generator
 from .config import ConfigError, TrainConfig, get_preset, list_presets
 from .data import DataError
-from .diagnose import diagnose
-from .history import History
-from .metrics import evaluate
 from .pictures import image_grid, scatter
-from .trainer import STAT_NAMES, Trainer, set_threads
+from .run import EVAL_SAMPLES, Run
+from .run_log import RunLog
+from .trainer import set_threads
 
-N_SAMPLES = 2000         # samples.npy / real.npy: enough for the mode metrics (DESIGN.md)
-LOG_EVERY = 10           # steps between metrics.csv rows
-EVAL_SAMPLES = 2000
+N_SAMPLES = EVAL_SAMPLES  # samples.npy / real.npy: enough for the mode metrics
 DEFAULT_THREADS = 1      # measured fastest for these small models on 2 cores (bench/RESULTS.md)
-
-
-def eval_every(config: TrainConfig) -> int:
-    """Steps between quality evaluations, so that evaluating costs well under 10 % of training."""
-    return 200 if config.is_image else 500
 
 
 def build_config(args: argparse.Namespace) -> tuple[TrainConfig, int]:
@@ -64,75 +58,64 @@ def build_config(args: argparse.Namespace) -> tuple[TrainConfig, int]:
 
 
 def train(config: TrainConfig, steps: int, out: Path, quiet: bool = False) -> dict:
-    """Train for `steps` steps and write the DESIGN contract's files into `out`; returns the summary."""
+    """Train for `steps` steps through the one Run loop and write the CLI's files into `out`."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(config.to_json())
     started = time.perf_counter()
-    trainer = Trainer(config)
-    dataset = trainer.dataset
-    real = dataset.real_samples(EVAL_SAMPLES)
-    history = History()
-    every = eval_every(config)
-    quality: dict = {}
-    last_print = 0.0
-    with open(out / "metrics.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["step", *STAT_NAMES, *_quality_header(dataset)])
-        for step in range(1, steps + 1):
-            stats = trainer.step()
-            history.add(stats.to_dict())
-            if not stats.finite:
-                print(f"\nstopped at step {step}: a loss or gradient became non-finite (diverged)", file=sys.stderr)
-                writer.writerow([step] + [getattr(stats, n) for n in STAT_NAMES]
-                                + [""] * len(_quality_header(dataset)))
-                break
-            is_eval = step % every == 0 or step == steps
-            if is_eval:
-                quality = evaluate(dataset, trainer.sample(EVAL_SAMPLES).numpy(), real)
-                history.add_eval({"step": step, **quality})
-            if step == 1 or step % LOG_EVERY == 0 or is_eval:
-                row = [step] + [getattr(stats, n) for n in STAT_NAMES]
-                row += [quality.get(k, "") if is_eval else "" for k in _quality_header(dataset)]
-                writer.writerow(row)
-            now = time.perf_counter()
-            if not quiet and (now - last_print > 1.0 or step == steps):
-                last_print = now
-                rate = step / (now - started)
-                print(f"\rstep {step}/{steps} · {rate:.1f} steps/s · d_loss {stats.d_loss:.3f} "
-                      f"g_loss {stats.g_loss:.3f} · D(x) {stats.d_real:.2f} D(G(z)) {stats.d_fake:.2f}",
-                      end="", file=sys.stderr, flush=True)
-    wall = time.perf_counter() - started
+    run = Run(config)
+    log = RunLog(run, out)
     if not quiet:
-        print(file=sys.stderr)
-    samples = trainer.sample(N_SAMPLES).numpy()
-    np.save(out / "samples.npy", samples)
-    if dataset.kind == "points":
-        np.save(out / "real.npy", real)
-        scatter(samples, real).save(out / "samples.png")
-    else:
-        image_grid(samples[:64], columns=8, scale=2).save(out / "samples.png")
-    save_generator(out / "generator.safetensors", trainer.generator, trainer.config, dataset.shape)
-    final = evaluate(dataset, samples, real)
-    findings = diagnose(history.recent_columns(), config.loss, history.evals)
-    summary = {**final, "steps": trainer.step_count, "wall_s": round(wall, 2),
-               "steps_per_s": round(trainer.step_count / wall, 2), "diverged": trainer.diverged,
-               "findings": [f.code for f in findings]}
+        progress_bar(run, steps)
+    try:
+        run.train(steps)
+    finally:
+        log.close()
+    if run.diverged and not quiet:
+        print(f"stopped at step {run.step_count}: a loss or gradient became non-finite (diverged)",
+              file=sys.stderr)
+    wall = time.perf_counter() - started
+    write_outputs(run, out)
+    summary = run.summary(wall)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
 
 
-_QUALITY_COLUMNS = {
-    "points_modes": ["modes_covered", "modes_total", "high_quality", "js"],
-    "points": ["js"],
-    "digits": ["classes_covered", "class_entropy", "fd"],
-    "images": [],
-}
+def progress_bar(run: Run, steps: int) -> None:
+    """A tqdm bar on stderr (rate, ETA) with the latest losses and D's outputs beside it."""
+    bar = tqdm(total=steps, unit="step", file=sys.stderr, dynamic_ncols=True, mininterval=0.5)
+
+    def on_step(run: Run, stats) -> None:
+        bar.update(1)
+        if stats.step % 50 == 0:
+            bar.set_postfix_str(f"d_loss {stats.d_loss:.3f} g_loss {stats.g_loss:.3f} "
+                                f"D(x) {stats.d_real:.2f} D(G(z)) {stats.d_fake:.2f}", refresh=False)
+
+    run.add_callback("on_step", on_step)
+    run.add_callback("on_end", lambda run, _: bar.close())
 
 
-def _quality_header(dataset) -> list[str]:
+def write_outputs(run: Run, out: Path) -> None:
+    """samples.npy (+ real.npy), samples.png and generator.safetensors of the final weights."""
+    trainer, dataset = run.trainer, run.trainer.dataset
+    samples = trainer.sample(N_SAMPLES).numpy()
+    np.save(out / "samples.npy", samples)
     if dataset.kind == "points":
-        return _QUALITY_COLUMNS["points_modes" if dataset.modes is not None else "points"]
-    return _QUALITY_COLUMNS["digits" if dataset.key in ("digits", "mnist") else "images"]
+        np.save(out / "real.npy", run.real)
+        scatter(samples, run.real).save(out / "samples.png")
+    else:
+        image_grid(samples[:64], columns=8, scale=2).save(out / "samples.png")
+    save_generator(out / "generator.safetensors", trainer.generator, trainer.config, dataset.shape)
+
+
+def serve_app() -> int:
+    """What app.py does; the UI is imported here only, so `train` and `presets` never load gradio."""
+    from .registry import SessionRegistry
+    from .ui.app import build_app, limit_malloc_arenas, max_runs_from_env
+    from .ui.uploads import MAX_UPLOAD_BYTES
+    set_threads(1)
+    limit_malloc_arenas()
+    build_app(SessionRegistry(max_running=max_runs_from_env())).launch(max_file_size=MAX_UPLOAD_BYTES)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,7 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--out", required=True, help="output directory")
     run.add_argument("--quiet", action="store_true", help="no progress line")
     commands.add_parser("presets", help="list the lesson presets")
+    commands.add_parser("app", help="launch the web app, as app.py does")
     args = parser.parse_args(argv)
+
+    if args.command == "app":
+        return serve_app()
 
     if args.command == "presets":
         for preset in list_presets():

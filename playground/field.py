@@ -1,6 +1,6 @@
 """The GAN Lab view of a 2D GAN, as plain arrays: D's heatmap, G's gradient arrows, G's manifold.
 
-Computed from a Trainer between steps (it reads the networks; it never changes them):
+Computed from a Trainer between steps (it reads the networks in eval mode; it never changes them):
     field_view(trainer, fake) -> {"xs", "ys", "d", "arrows"}   and   manifold(trainer) -> (k, k, 2)
 """
 from __future__ import annotations
@@ -26,6 +26,18 @@ def field_view(trainer, fake: torch.Tensor, extent: float, grid: int = 40) -> di
     """
     device = trainer.device
     discriminator = trainer.discriminator
+    # Eval mode: a spectral-normed D would otherwise run a power iteration (changing its u, v
+    # buffers) and a BatchNorm D would update its running statistics: a render must never
+    # change the run, or an app run would no longer equal the CLI run of the same seed.
+    was_training = discriminator.training
+    discriminator.eval()
+    try:
+        return _field(trainer, discriminator, fake, extent, grid, device)
+    finally:
+        discriminator.train(was_training)
+
+
+def _field(trainer, discriminator, fake: torch.Tensor, extent: float, grid: int, device) -> dict:
     axis = torch.linspace(-extent, extent, grid)
     grid_y, grid_x = torch.meshgrid(axis, axis, indexing="ij")
     points = torch.stack([grid_x.flatten(), grid_y.flatten()], dim=1).to(device)

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections import deque
 from typing import Iterable
 
-COLUMNS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")
+from .trainer import STAT_NAMES
+
+COLUMNS = ("step", *STAT_NAMES)
 
 
 class History:

@@ -1,47 +1,50 @@
-"""A training run in a background thread: commands in, immutable snapshots out.
+"""Session: one visitor's run in a background thread; commands in, immutable snapshots out.
 
     session = Session(config)
-    session.start()                # a worker thread trains until pause()/stop()
+    session.start()                # a worker thread drives the Run until pause()/stop()
     session.update(lr_d=1e-3)      # applied between two steps
     snap = session.snapshot()      # cheap, immutable; what the UI renders at 1 Hz
 
-Threads: at most one worker per session. The worker exits whenever it is not asked to run
-(paused, diverged, stopped), so an idle server has no trainer threads. Three locks, always
-taken in this order:
+The training itself is the core's one loop (run.Run): the worker only calls `run.step()` and,
+about once a second, `snapshot.render(run)`. Commands answer with a snapshot.Notice (a code and
+its details); the UI turns it into words.
+
+Threads: at most one worker per session. It exits whenever it is not asked to run (paused,
+diverged, stopped), so an idle server has no trainer threads. Three locks, always taken in
+this order:
 - `_command_lock` (re-entrant) makes commands one at a time: without it a Start arriving while
   a Pause waits for the worker would re-arm the worker, and the Pause would wait forever.
   The worker never takes it, so a command may safely wait for the worker.
-- `_step_lock` guards the Trainer for a whole step (the worker's, or a single-step command's).
+- `_step_lock` guards the Run for a whole step (the worker's, or a single-step command's).
 - `_lock` guards the session's fields and is held only for moments.
-The snapshot is built in the worker, so a UI tick (which takes no lock but `_lock`, briefly)
-never waits for a step or a command.
+A UI tick takes no lock but `_lock`, briefly, so it never waits for a step or a command.
 """
 from __future__ import annotations
 
 import dataclasses
 import functools
-import math
+import shutil
+import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from collections import deque
+from pathlib import Path
 
-import numpy as np
-
-from .config import LIVE_KEYS, ConfigError, TrainConfig
-from .diagnose import Finding, diagnose
-from .field import extent_of, field_view, manifold
-from .history import History
-from .metrics import evaluate
+from .config import LIVE_KEYS, TrainConfig
+from .data import make_dataset
+from .run import Run
+from .run_log import RunLog
+from .snapshot import Notice, Snapshot, render
 from .trainer import Trainer
 
-# Trainer construction seeds torch's global RNG; builds from several sessions' threads must not
-# interleave, or a seed would no longer fix the initial weights.
+# Trainer construction seeds torch's global RNG for the initial weights; builds from several
+# sessions' threads must not interleave there, or a seed would no longer fix the weights. The
+# dataset is loaded before the lock: one visitor's slow load never delays another's Start.
 BUILD_LOCK = threading.Lock()
 RENDER_EVERY_S = 1.0          # samples / field refresh for the page (= its 1 Hz tick)
-POINT_SAMPLES = 300           # fakes drawn in the field view (charts.FIELD_POINTS)
-IMAGE_SAMPLES = 64            # an 8 x 8 grid
-EVAL_SAMPLES = 2000           # the quality metrics need >= 2000 (DESIGN.md)
-EVAL_EVERY_S = 3.0            # quality metrics: ~10-20 ms each, so well under 10 % of training
+EVAL_MAX_S = 3.0              # an evaluation at least this often while the page watches
+RATE_WINDOW_S = 3.0           # the shown steps/s: counted steps over the last few seconds
+LOG_ROOT = Path(tempfile.gettempdir()) / "gan-playground-runs"   # server-private, never served
 
 
 def _command(method):
@@ -49,35 +52,28 @@ def _command(method):
     @functools.wraps(method)
     def locked(self, *args, **kwargs):
         with self._command_lock:
+            self.last_seen = time.monotonic()
             return method(self, *args, **kwargs)
     return locked
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """Everything the page shows about a run at one moment. Never mutated after creation."""
+def build_run(config: TrainConfig) -> Run:
+    """A fresh Run of `config`: the data loaded first, the seeded networks under BUILD_LOCK,
+    and a RunLog writing its metrics.csv / events.csv into a private folder as it trains."""
+    dataset = make_dataset(config)
+    with BUILD_LOCK:
+        trainer = Trainer(config, dataset=dataset)
+    run = Run(config, trainer=trainer, eval_max_s=EVAL_MAX_S)
+    LOG_ROOT.mkdir(parents=True, exist_ok=True)
+    run.log = RunLog(run, Path(tempfile.mkdtemp(prefix="run-", dir=LOG_ROOT)))
+    return run
 
-    state: str                          # "idle" | "running" | "paused" | "diverged" | "stopped"
-    step: int = 0
-    steps_per_s: float = 0.0
-    elapsed_s: float = 0.0
-    kind: str = "points"                # "points" | "images"
-    curves: dict = field(default_factory=dict)       # History.columns(), <= ~1000 points each
-    evals: tuple = ()                   # quality rows over time
-    samples: np.ndarray | None = None   # points (N, 2) or images (N, C, H, W) in [-1, 1]
-    real: np.ndarray | None = None      # points: real data behind the fakes
-    field: dict | None = None           # points: D heatmap + G arrows (field.field_view)
-    manifold: np.ndarray | None = None  # points with z_dim == 2
-    findings: tuple[Finding, ...] = ()
-    message: str = ""                   # the last command's outcome, in words
-    config: TrainConfig | None = None
-    version: int = 0                    # bumps when samples / charts change
 
-    def status_line(self) -> str:
-        """'running · step N · X steps/s · elapsed' for the page's status box."""
-        line = (f"{self.state} · step {self.step} · {self.steps_per_s:.1f} steps/s · "
-                f"elapsed {self.elapsed_s:.0f} s")
-        return f"{line} · {self.message}" if self.message and self.message != self.state else line
+def drop_run(run: Run | None) -> None:
+    """Close a run's log and delete its folder (the run is being replaced or the session ends)."""
+    if run is not None and run.log is not None:
+        run.log.close()
+        shutil.rmtree(run.log.folder, ignore_errors=True)
 
 
 class Session:
@@ -92,74 +88,68 @@ class Session:
         self._pending: dict = {}
         self._closed = False
         self.config = config or TrainConfig()
-        self.trainer: Trainer | None = None
-        self.uploaded_data = ""       # where this visitor's uploaded training images were staged
-        self.uploaded_model = None    # (path, model): the Latent tab's uploaded checkpoint, loaded once
-        self._reset_run_state()
-        self._snapshot = Snapshot(state="idle", config=self.config,
-                                  message="press Start to train")
+        self.run: Run | None = None
+        self._elapsed = 0.0
+        self._ticks: deque[tuple[float, int]] = deque()   # (time, step) samples for the rate
+        self._snapshot = Snapshot(state="idle", config=self.config)
         self.last_seen = time.monotonic()
 
-    def _reset_run_state(self) -> None:
-        self.history = History()
-        self._elapsed = 0.0
-        self._rate = 0.0
-        self._last_eval = -math.inf
-        self._real: np.ndarray | None = None
-        self._extent = 1.0
-        self._version = 0
+    @property
+    def trainer(self) -> Trainer | None:
+        run = self.run
+        return None if run is None else run.trainer
 
     # --- commands ------------------------------------------------------------------------
     @_command
-    def start(self, config: TrainConfig | None = None) -> str:
+    def start(self, config: TrainConfig | None = None) -> Notice:
         """Train in the background; a `config` whose non-live keys differ starts a fresh run."""
-        with self._lock:
-            if self._closed:
-                return "this session is closed"
-        note = self._adopt(config) if config is not None else ""
-        with self._step_lock:
-            if self.trainer is None:
-                self._build()
-            if self.trainer.diverged:
-                return self._set_message("the run diverged: restore the last good weights or reset")
+        if self._closed:
+            return self._notify(Notice("closed"))
+        notice = self._adopt(config) if config is not None else None
+        if self.run is None:
+            self._replace_run(build_run(self.config))
+        if self.run.diverged:
+            return self._notify(Notice("diverged"))
         with self._lock:
             self._want_running = True
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="gan-trainer", daemon=True)
+                self._thread = threading.Thread(target=self._work, name="gan-trainer", daemon=True)
                 self._thread.start()
-        # The status line says "running"; only a note (e.g. a live edit) is worth adding to it.
-        self._set_message(note, state="running")
-        return note or "training"
+        return self._notify(notice or Notice("started"), state="running")
 
     @_command
-    def pause(self) -> str:
+    def pause(self) -> Notice:
         """Stop after the current step; the thread exits, the run is kept."""
         with self._lock:
             self._want_running = False
         self._join()
-        state = "paused" if self._snapshot.state == "running" else None
-        return self._set_message("paused" if state else self._snapshot.message, state=state)
+        if self._snapshot.state != "running":
+            return self._snapshot.notice
+        return self._notify(Notice("paused"), state="paused")
 
     @_command
-    def step(self, d_steps: int | None = None, g_steps: int | None = None) -> str:
-        """One training step while paused (d_steps/g_steps override: D-only is (1, 0), G-only (0, 1))."""
-        with self._lock:
-            running = self._thread is not None
-        if running:
-            return self._set_message("pause first to step one at a time")
+    def step(self, d_steps: int | None = None, g_steps: int | None = None) -> Notice:
+        """One training step while paused (D-only is (1, 0), G-only (0, 1))."""
+        if self._thread is not None:
+            return self._notify(Notice("pause_first"))
+        if self.run is None:
+            self._replace_run(build_run(self.config))
         with self._step_lock:
-            if self.trainer is None:
-                self._build()
-            self._train_once(d_steps, g_steps)
-            self._render(force_eval=False)
-        what = {(1, 0): "one D update", (0, 1): "one G update"}.get((d_steps, g_steps), "one step")
-        return self._set_message(f"{what} done", state="paused")
+            self._apply_pending()
+            self.run.step(d_steps, g_steps)
+            self._render()
+        which = {(1, 0): "d", (0, 1): "g"}.get((d_steps, g_steps), "both")
+        return self._notify(Notice("stepped", (("which", which),)), state="paused")
 
     @_command
-    def reset(self, config: TrainConfig | None = None) -> str:
-        """Stop, and start over from fresh weights (with `config` if given)."""
-        self._rebuild(config or self.config)
-        return self._set_message("reset: fresh weights, press Start", state="idle")
+    def reset(self, config: TrainConfig | None = None) -> Notice:
+        """Fresh weights (with `config` if given). The new run is built before the old one is
+        dropped, so a refused config (ConfigError, DataError) leaves the current run as it was."""
+        run = build_run(config or self.config)
+        self.pause()
+        self.config = run.config
+        self._replace_run(run)
+        return self._notify(Notice("reset"), state="idle")
 
     @_command
     def stop(self) -> None:
@@ -169,235 +159,163 @@ class Session:
             self._want_running = False
         self._join()
         with self._step_lock:
-            self.trainer = None
-        self._set_message("stopped", state="stopped")
+            drop_run(self.run)
+            self.run = None
+        self._notify(Notice("stopped"), state="stopped")
 
     @_command
-    def update(self, **changes) -> str:
+    def update(self, **changes) -> Notice:
         """Change live keys now (between steps); other keys are stored and need a reset."""
-        live = {k: v for k, v in changes.items() if k in LIVE_KEYS}
-        later = {k: v for k, v in changes.items() if k not in LIVE_KEYS}
         candidate = self.config.replace(**changes)          # validates everything first
-        changed_live = {k: v for k, v in live.items() if getattr(self.config, k) != getattr(candidate, k)}
-        changed_later = [k for k in later if getattr(self.config, k) != getattr(candidate, k)]
+        changed = [k for k in changes if getattr(self.config, k) != getattr(candidate, k)]
+        live = {k: getattr(candidate, k) for k in changed if k in LIVE_KEYS}
+        later = tuple(k for k in changed if k not in LIVE_KEYS)
+        if live and self.run is not None:
+            self.run.trainer.check_live(live)               # e.g. a batch size over the budget
         self.config = candidate
-        if changed_live:
+        if live:
             with self._lock:
-                self._pending.update(changed_live)
+                self._pending.update(live)
             if self._thread is None:
                 with self._step_lock:
                     self._apply_pending()
-        parts = []
-        if changed_live:
-            parts.append("applied " + ", ".join(f"{k}={getattr(candidate, k):g}" for k in changed_live))
-        if changed_later and self.trainer is not None:
-            parts.append(f"{', '.join(changed_later)} changed: takes effect after Reset")
-        return self._set_message("; ".join(parts)) if parts else self._snapshot.message
+        if not changed:
+            return self._snapshot.notice
+        return self._notify(Notice("applied", (("live", tuple(live.items())),
+                                               ("later", later if self.run is not None else ()))))
 
     @_command
-    def restore(self) -> str:
+    def restore(self) -> Notice:
         """Back to the last finite weights after a divergence."""
         self.pause()
+        if self.run is None or not self.run.diverged:
+            return self._notify(Notice("nothing_to_restore"))
         with self._step_lock:
-            if self.trainer is None:
-                return self._set_message("nothing to restore yet")
-            self.trainer.restore_last_good()
-            self._render(force_eval=False)
-        return self._set_message("restored the last good weights", state="paused")
+            self.run.restore_last_good()
+            self._render()
+        return self._notify(Notice("restored"), state="paused")
 
     # --- reading ----------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
-        """The latest immutable snapshot with fresh step counters (cheap: no tensor work)."""
+        """The latest immutable snapshot with fresh counters (cheap: no tensor work)."""
         self.last_seen = time.monotonic()
-        snap = self._snapshot
-        trainer = self.trainer
-        step = trainer.step_count if trainer is not None else 0
-        return dataclasses.replace(snap, step=step, steps_per_s=self._rate, elapsed_s=self._elapsed)
+        run = self.run
+        step = run.step_count if run is not None else 0
+        return dataclasses.replace(self._snapshot, step=step, steps_per_s=self._measured_rate(step),
+                                   elapsed_s=self._elapsed)
 
     @property
     def running(self) -> bool:
         return self._thread is not None
 
-    def with_trainer(self, fn):
-        """Run fn(trainer) between steps (exports, latent walks); None before any trainer exists."""
+    def with_run(self, fn):
+        """Run fn(run) between steps (exports, latent walks); None before any run exists."""
         with self._step_lock:
-            return None if self.trainer is None else fn(self.trainer)
+            return None if self.run is None else fn(self.run)
+
+    def with_trainer(self, fn):
+        """fn(trainer) between steps; None before any run exists."""
+        return self.with_run(lambda run: fn(run.trainer))
 
     # --- the worker -------------------------------------------------------------------------
-    def _run(self) -> None:
-        last_render = 0.0
+    def _work(self) -> None:
+        last_render = began = time.monotonic()
         while True:
             with self._lock:
-                trainer = self.trainer
-                if not self._want_running or self._closed or trainer is None or trainer.diverged:
+                run = self.run
+                if not self._want_running or self._closed or run is None or run.diverged:
                     self._thread = None
+                    self._ticks.clear()
                     return
             with self._step_lock:
-                began = time.perf_counter()
-                stats = self._train_once()
+                self._apply_pending()
+                stats = run.step()
                 now = time.monotonic()
+                self._elapsed += now - began
+                began = now
+                self._count_step(now, run.step_count)
                 if now - last_render >= RENDER_EVERY_S or not stats.finite:
                     last_render = now
-                    self._render(force_eval=False)
-                self._elapsed += time.perf_counter() - began
+                    self._render()
             if not stats.finite:
                 with self._lock:
                     self._want_running = False
-                self._set_message("diverged: a loss became infinite or NaN; training paused itself "
-                                  "(see findings). Restore the last good weights, or lower the "
-                                  "learning rates and reset", state="diverged")
+                self._notify(Notice("diverged"), state="diverged")
 
-    def _train_once(self, d_steps=None, g_steps=None):
-        """One step with pending live edits applied first; caller holds _step_lock."""
-        self._apply_pending()
-        began = time.perf_counter()
-        stats = self.trainer.step(d_steps, g_steps)
-        spent = time.perf_counter() - began
-        self._rate = 0.95 * self._rate + 0.05 / max(spent, 1e-6) if self._rate else 1 / max(spent, 1e-6)
-        self.history.add(stats.to_dict())
-        return stats
+    def _count_step(self, now: float, step: int) -> None:
+        """Keep (time, step) samples of the last RATE_WINDOW_S (bounded: old ones dropped)."""
+        with self._lock:
+            self._ticks.append((now, step))
+            while len(self._ticks) > 2 and now - self._ticks[0][0] > RATE_WINDOW_S:
+                self._ticks.popleft()
+
+    def _measured_rate(self, step: int) -> float:
+        """Steps per second counted over the last seconds of running; 0 when not running."""
+        with self._lock:
+            if self._thread is None or len(self._ticks) < 2:
+                return 0.0
+            (t0, s0), (t1, s1) = self._ticks[0], self._ticks[-1]
+        return (s1 - s0) / (t1 - t0) if t1 > t0 else 0.0
 
     def _apply_pending(self) -> None:
+        """Live edits queued by update(); caller holds _step_lock."""
         with self._lock:
             changes, self._pending = self._pending, {}
-        if changes and self.trainer is not None:
-            self.trainer.apply(**changes)
+        if changes and self.run is not None:
+            self.run.apply(**changes)
 
-    def _render(self, force_eval: bool) -> None:
-        """Build the next snapshot from the trainer (caller holds _step_lock)."""
-        trainer = self.trainer
-        dataset = trainer.dataset
-        points = dataset.kind == "points"
-        if self._real is None:
-            self._real = dataset.real_samples(EVAL_SAMPLES if points else 256)
-            self._extent = extent_of(self._real) if points else 1.0
-        samples = trainer.sample(POINT_SAMPLES if points else IMAGE_SAMPLES)
-        field_data = curve_manifold = None
-        if points and torch_finite(samples):
-            field_data = field_view(trainer, samples, self._extent)
-            curve_manifold = manifold(trainer)
-        now = time.monotonic()
-        if (force_eval or now - self._last_eval >= EVAL_EVERY_S) and torch_finite(samples):
-            self._last_eval = now
-            quality = evaluate(dataset, trainer.sample(EVAL_SAMPLES).numpy(), self._real)
-            if quality:
-                self.history.add_eval({"step": trainer.step_count, **quality})
-        findings = tuple(diagnose(self.history.recent_columns(), trainer.config.loss, self.history.evals))
-        self._version += 1
+    def _render(self) -> None:
+        """The next snapshot from the run (caller holds _step_lock)."""
+        state = "running" if self._thread is not None else None
+        snap = render(self.run, self._snapshot, state)
         with self._lock:
-            self._snapshot = dataclasses.replace(
-                self._snapshot, kind=dataset.kind, curves=self.history.columns(),
-                evals=tuple(self.history.evals), samples=samples.numpy(),
-                real=self._real if points else None, field=field_data, manifold=curve_manifold,
-                findings=findings, config=trainer.config, version=self._version,
-                state="running" if self._thread is not None else self._snapshot.state)
+            self._snapshot = dataclasses.replace(snap, state=state or self._snapshot.state,
+                                                 notice=self._snapshot.notice)
 
     # --- building ---------------------------------------------------------------------------
-    def _build(self) -> None:
-        """A fresh trainer from self.config (caller holds _step_lock)."""
-        with BUILD_LOCK:
-            self.trainer = Trainer(self.config)
-        self._reset_run_state()
-        self._render(force_eval=False)
-
-    def _adopt(self, config: TrainConfig) -> str:
-        """Take the UI's config: live keys are queued, other changed keys mean a fresh trainer."""
-        trainer = self.trainer
-        rebuild = [k for k in config.to_dict() if k not in LIVE_KEYS
-                   and (trainer is None or getattr(config, k) != getattr(trainer.config, k))]
-        if trainer is None:
-            self.config = config
-            return ""
-        if rebuild:
-            self._rebuild(config)
-            return f"{', '.join(rebuild)} changed: started a fresh run"
-        self.update(**{k: getattr(config, k) for k in LIVE_KEYS})
-        return ""
-
-    def _rebuild(self, config: TrainConfig) -> None:
-        self.pause()
-        self.config = config
+    def _replace_run(self, run: Run) -> None:
+        """Swap in a new run (the worker is not running) and show its first frame."""
         with self._step_lock:
-            self.trainer = None
-            self._build()
+            drop_run(self.run)
+            self.run = run
+            self._elapsed = 0.0
+            with self._lock:
+                self._pending = {}
+                # Versions keep counting across runs, so a page never mistakes the new run's
+                # first frame for a frame it has already drawn.
+                self._snapshot = Snapshot(state=self._snapshot.state, notice=self._snapshot.notice,
+                                          config=run.config, version=self._snapshot.version)
+            self._render()
+
+    def _adopt(self, config: TrainConfig) -> Notice | None:
+        """Take the UI's config: live keys are queued, other changed keys mean a fresh run."""
+        run = self.run
+        if run is None:
+            self.config = config
+            return None
+        rebuild = tuple(k for k in config.to_dict() if k not in LIVE_KEYS
+                        and getattr(config, k) != getattr(run.config, k))
+        if rebuild:
+            self.reset(config)
+            return Notice("rebuilt", (("keys", rebuild),))
+        self.update(**{k: getattr(config, k) for k in LIVE_KEYS})
+        return None
 
     def _join(self) -> None:
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join()
 
-    def _set_message(self, message: str, state: str | None = None) -> str:
+    def _notify(self, notice: Notice, state: str | None = None) -> Notice:
         """Record the outcome of a command (and the new state, when it changes)."""
         with self._lock:
-            self._snapshot = dataclasses.replace(self._snapshot, message=message,
+            self._snapshot = dataclasses.replace(self._snapshot, notice=notice,
                                                  state=state or self._snapshot.state)
-        return message
+        return notice
+
+    def notify(self, notice: Notice) -> Notice:
+        """Record an outcome decided outside the session (e.g. the registry's run cap)."""
+        return self._notify(notice)
 
 
-def torch_finite(tensor) -> bool:
-    return bool(np.isfinite(tensor.numpy()).all())
-
-
-class SessionRegistry:
-    """Sessions keyed by the browser session, with a cap on runs training at the same time.
-
-    The cap is what keeps a 2-vCPU Space usable: each run takes about one core.
-    """
-
-    def __init__(self, max_running: int = 2, idle_s: float = 600.0, config: TrainConfig | None = None):
-        self.max_running = max_running
-        self.config = config or TrainConfig()     # what a new session starts from (the page's default)
-        self.idle_s = idle_s
-        self._sessions: dict[str, Session] = {}
-        self._starting: set[str] = set()
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> Session:
-        """The session for `key`, created on first use."""
-        with self._lock:
-            session = self._sessions.get(key)
-            if session is None:
-                session = self._sessions[key] = Session(self.config)
-            return session
-
-    def start(self, key: str, config: TrainConfig | None = None) -> str:
-        """Start `key`'s run unless the cap is reached; the check and the start are one step."""
-        self.sweep()
-        session = self.get(key)
-        with self._lock:
-            busy = {k for k, s in self._sessions.items() if s.running} | self._starting
-            busy.discard(key)
-            if not session.running and len(busy) >= self.max_running:
-                return session._set_message(
-                    f"{len(busy)} runs are active on this server, the most it allows; try again shortly")
-            self._starting.add(key)     # holds the slot while the trainer is built, outside the lock
-        try:
-            return session.start(config)
-        finally:
-            with self._lock:
-                self._starting.discard(key)
-
-    def close(self, key: str) -> None:
-        """Stop and forget `key`'s session (the browser tab closed)."""
-        with self._lock:
-            session = self._sessions.pop(key, None)
-        if session is not None:
-            session.stop()
-
-    def sweep(self) -> None:
-        """Close sessions nobody has looked at for idle_s (a tab that vanished without unload)."""
-        now = time.monotonic()
-        with self._lock:
-            stale = [k for k, s in self._sessions.items() if now - s.last_seen > self.idle_s]
-        for key in stale:
-            self.close(key)
-
-    def running_count(self) -> int:
-        with self._lock:
-            return sum(1 for s in self._sessions.values() if s.running)
-
-    def __len__(self) -> int:
-        return len(self._sessions)
-
-
-__all__ = ["Session", "SessionRegistry", "Snapshot", "ConfigError"]
+__all__ = ["Session", "Snapshot", "Notice", "build_run"]

@@ -207,6 +207,14 @@ class Trainer:
         return self.last_stats
 
     # --- live edits, sampling, recovery --------------------------------------------------
+    def check_live(self, changes: dict) -> None:
+        """ConfigError unless `changes` can be applied now: live keys, valid values, and a
+        batch size within the same memory budget a fresh run of it would have to meet."""
+        check_live(changes)
+        candidate = self.config.replace(**changes)
+        if candidate.batch_size != self.config.batch_size:
+            check_budget(candidate, self.dataset.shape)
+
     def apply(self, **changes) -> TrainConfig:
         """Change live keys (learning rates, step ratio, penalties...) between steps."""
         check_live(changes)

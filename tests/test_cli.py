@@ -18,6 +18,7 @@ import torch
 from PIL import Image
 
 from playground import cli
+from playground import run as run_module
 from playground.checkpoint import generate, load_generator
 from playground.config import TrainConfig, load_preset, preset_names
 from playground.trainer import Trainer
@@ -124,7 +125,9 @@ def test_ring_metrics_csv(ring_run):
     assert header[:7] == CSV_COLUMNS
     assert {"modes_covered", "js"} <= set(header[7:])
     steps = [int(r[0]) for r in body]
-    assert steps[0] == 1 and steps[-1] == 30 and steps == sorted(steps)
+    assert steps == [10, 20, 30]                  # every LOG_EVERY-th step, the stride in the file
+    assert {r[header.index("log_every")] for r in body} == {"10"}
+    assert {"lr_d", "lr_g", "d_steps", "g_steps"} <= set(header)
     assert all(len(r) == len(header) for r in body)
     assert all(np.isfinite(float(v)) for r in body for v in r[1:7])
     last = dict(zip(header, body[-1]))
@@ -226,7 +229,7 @@ def test_a_diverged_run_still_writes_a_well_formed_csv(tmp_path, monkeypatch, di
                     next(self.discriminator.parameters()).fill_(float("inf"))
             return super().step(*args, **kwargs)
 
-    monkeypatch.setattr(cli, "Trainer", Poisoned)
+    monkeypatch.setattr(run_module, "Trainer", Poisoned)     # the one loop builds its Trainer
     config = TrainConfig(batch_size=8, width=8, depth=1, z_dim=4, device="cpu")
     summary = cli.train(config, 10, tmp_path, quiet=True)
     assert summary["diverged"] is True and summary["steps"] == diverge_at

@@ -14,10 +14,12 @@ from types import SimpleNamespace
 import pytest
 
 from playground.config import ConfigError, TrainConfig, coerce
-from playground.session import SessionRegistry
+from playground.registry import SessionRegistry
 from playground.ui.controls import KEYS, values_from_config
 from playground.ui.latent_tab import LatentHandlers
-from playground.ui.train_tab import TrainHandlers
+from playground.ui.train_handlers import TrainHandlers
+from playground.ui.visitors import Visitors
+from playground.ui.wording import label
 
 INPUTS = 520
 TINY = TrainConfig(width=8, depth=1, batch_size=16, z_dim=2)
@@ -37,19 +39,18 @@ def is_valid(key: str, value) -> bool:
 
 @pytest.fixture
 def app():
-    registry = SessionRegistry(max_running=2)
-    yield TrainHandlers(registry), LatentHandlers(registry), registry
-    for key in list(registry._sessions):
-        registry.close(key)
+    registry, visitors = SessionRegistry(max_running=2), Visitors()
+    yield TrainHandlers(registry, visitors), LatentHandlers(registry, visitors), registry
+    registry.close("fuzz")
 
 
-def broken_values(rng: random.Random) -> tuple[list, list[str]]:
+def broken_values(rng: random.Random) -> tuple[dict, list[str]]:
     """Controls' values for TINY with one or two fields replaced by junk; the keys broken."""
     values = values_from_config(TINY)
     keys = rng.sample(KEYS, rng.choice((1, 2)))
     for key in keys:
-        values[KEYS.index(key)] = rng.choice(JUNK)
-    return values, [k for k in keys if not is_valid(k, values[KEYS.index(k)])]
+        values[key] = rng.choice(JUNK)
+    return values, [k for k in keys if not is_valid(k, values[k])]
 
 
 def test_fuzz_every_handler(app):
@@ -62,16 +63,16 @@ def test_fuzz_every_handler(app):
         if kind < 0.7:
             values, bad = broken_values(rng)
             event = rng.choice(TRAIN_EVENTS)
-            message = getattr(train, event)(request, *values)
+            message = getattr(train, event)(request, values)["message"]
             assert isinstance(message, str), (event, values)
             if bad:
                 # The config layer refused: the message names one of the broken fields.
-                assert any(key in message for key in bad), (event, bad, message)
-            train.pause(request)
+                assert any(label(key) in message for key in bad), (event, bad, message)
+            train.pause(request, {})
         elif kind < 0.8:
             name = rng.choice(JUNK + ["ring_stable", "digits_mlp"])
-            out = train.load_preset(request, name)
-            assert isinstance(out, list) and len(out) == len(KEYS) + 2
+            out = train.load_preset(request, {"preset": name})
+            assert isinstance(out["message"], str) and ("lesson" in out or "preset" in out)
         elif kind < 0.93:
             source = rng.choice(["session", "upload", "bogus", None, ""])
             upload = rng.choice([None, "", "/etc/passwd", "x.safetensors", "../../a.safetensors"])
@@ -85,10 +86,10 @@ def test_fuzz_every_handler(app):
         tried += 1
         registry.get("fuzz").snapshot()                       # readable after every input
         if index % 50 == 49:                                  # and still trains
-            train.reset(request, *values_from_config(TINY))
+            train.reset(request, values_from_config(TINY))
             before = registry.get("fuzz").snapshot().step
-            assert "done" in train.step(request, *values_from_config(TINY))
+            assert "done" in train.step(request, values_from_config(TINY))["message"]
             assert registry.get("fuzz").snapshot().step == before + 1
     assert tried >= 500
-    train.reset(request, *values_from_config(TINY))
-    assert "done" in train.step(request, *values_from_config(TINY))
+    train.reset(request, values_from_config(TINY))
+    assert "done" in train.step(request, values_from_config(TINY))["message"]

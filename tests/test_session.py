@@ -7,7 +7,10 @@ import pytest
 
 from browser_helpers import trainer_threads
 from playground.config import ConfigError, TrainConfig
-from playground.session import POINT_SAMPLES, Session, SessionRegistry
+from playground.cli import train as cli_train
+from playground.registry import SessionRegistry
+from playground.session import Session
+from playground.snapshot import POINT_SAMPLES
 
 TINY = TrainConfig(width=16, depth=2, batch_size=32, z_dim=2)
 
@@ -30,7 +33,7 @@ def session():
 
 def test_start_advances_and_pause_holds(session):
     assert session.snapshot().state == "idle"
-    assert session.start() == "training"
+    assert session.start().code == "started"
     assert wait_for(lambda: session.snapshot().step > 20)
     assert session.snapshot().state == "running"
     session.pause()
@@ -38,6 +41,7 @@ def test_start_advances_and_pause_holds(session):
     time.sleep(0.3)
     assert session.snapshot().step == held
     assert session.snapshot().state == "paused"
+    assert session.snapshot().steps_per_s == 0.0          # a paused run shows no rate
     assert trainer_threads() == 0
 
 
@@ -45,23 +49,23 @@ def test_single_steps_touch_one_network(session):
     session.step()
     g_before = [p.clone() for p in session.trainer.generator.parameters()]
     d_before = [p.clone() for p in session.trainer.discriminator.parameters()]
-    assert session.step(1, 0) == "one D update done"
+    assert session.step(1, 0).get("which") == "d"
     assert all((a == b).all() for a, b in zip(g_before, session.trainer.generator.parameters()))
     assert any((a != b).any() for a, b in zip(d_before, session.trainer.discriminator.parameters()))
-    assert session.step(0, 1) == "one G update done"
+    assert session.step(0, 1).get("which") == "g"
     assert any((a != b).any() for a, b in zip(g_before, session.trainer.generator.parameters()))
     assert session.snapshot().step == 3
 
 
 def test_step_refused_while_running(session):
     session.start()
-    assert "pause first" in session.step()
+    assert session.step().code == "pause_first"
 
 
 def test_live_update_reaches_the_running_trainer(session):
     session.start()
-    message = session.update(lr_d=0.0042, d_steps=3)
-    assert "lr_d=0.0042" in message
+    notice = session.update(lr_d=0.0042, d_steps=3)
+    assert notice.code == "applied" and dict(notice.get("live")) == {"lr_d": 0.0042, "d_steps": 3}
     assert wait_for(lambda: session.trainer.config.lr_d == 0.0042 and session.trainer.config.d_steps == 3)
     assert session.trainer.opt_d.param_groups[0]["lr"] == 0.0042
     assert session.running
@@ -69,8 +73,8 @@ def test_live_update_reaches_the_running_trainer(session):
 
 def test_non_live_change_needs_reset(session):
     session.step()
-    message = session.update(depth=3)
-    assert "depth" in message and "Reset" in message
+    notice = session.update(depth=3)
+    assert notice.get("later") == ("depth",) and notice.get("live") == ()
     assert session.trainer.config.depth == 2
     session.reset()
     assert session.trainer.config.depth == 3
@@ -90,8 +94,8 @@ def test_bad_update_refused_and_session_keeps_working(session):
 def test_start_with_changed_architecture_starts_fresh(session):
     session.step()
     session.step()
-    message = session.start(TINY.replace(width=24))
-    assert "width" in message and "fresh" in message
+    notice = session.start(TINY.replace(width=24))
+    assert notice.code == "rebuilt" and notice.get("keys") == ("width",)
     assert session.trainer.config.width == 24
 
 
@@ -113,14 +117,7 @@ def test_snapshot_has_what_the_page_needs(session):
     assert snap.kind == "points" and snap.samples.shape == (POINT_SAMPLES, 2)
     assert set(snap.field) == {"xs", "ys", "d", "arrows"}
     assert snap.manifold.shape == (15, 15, 2)            # z_dim == 2
-    assert "step 1" in snap.status_line()
-
-
-def test_status_line_says_running_once(session):
-    assert session.start() == "training"
-    line = session.snapshot().status_line()
-    session.pause()
-    assert line.startswith("running · step") and "training" not in line
+    assert snap.step == 1 and snap.version >= 1
 
 
 def test_many_clicks_never_make_two_threads(session):
@@ -136,7 +133,7 @@ def test_stop_ends_the_thread_for_good(session):
     assert wait_for(lambda: session.snapshot().step > 0)
     session.stop()
     assert trainer_threads() == 0
-    assert session.start() == "this session is closed"
+    assert session.start().code == "closed"
     assert trainer_threads() == 0
 
 
@@ -147,7 +144,7 @@ def test_divergence_pauses_and_restore_recovers(session):
     session.start()
     assert wait_for(lambda: session.snapshot().state == "diverged")
     assert wait_for(lambda: trainer_threads() == 0)
-    assert "restore" in session.start()
+    assert session.start().code == "diverged" and session.snapshot().can_restore
     session.restore()
     assert all(p.isfinite().all() for p in session.trainer.generator.parameters())
     session.start()
@@ -162,12 +159,12 @@ def test_memory_stays_flat_over_many_steps():
     s = Session(TrainConfig(width=4, depth=1, batch_size=2, z_dim=1))
     try:
         s.step()
-        s.history.capacity = 100
-        for _ in range(3000):
-            s._train_once()
-        assert len(s.history.rows) <= 100 and s.history.stride >= 16
-        assert len(s.history.recent) <= 200
-        assert len(s.history) == 3001
+        history = s.run.history
+        history.capacity = 100
+        s.with_run(lambda run: [run.step() for _ in range(3000)])
+        assert len(history.rows) <= 100 and history.stride >= 16
+        assert len(history.recent) <= 200
+        assert len(history) == 3001
     finally:
         s.stop()
 
@@ -176,12 +173,12 @@ def test_registry_caps_running_sessions_and_closes():
     registry = SessionRegistry(max_running=2)
     try:
         for key in "ab":
-            assert registry.start(key, TINY) == "training"
+            assert registry.start(key, TINY).code == "started"
         refused = registry.start("c", TINY)
-        assert "2 runs are active" in refused
+        assert refused.code == "cap_reached" and refused.get("count") == 2
         assert not registry.get("c").running
         registry.close("a")
-        assert registry.start("c", TINY) == "training"
+        assert registry.start("c", TINY).code == "started"
     finally:
         for key in "abc":
             registry.close(key)
@@ -211,3 +208,86 @@ def test_registry_sweeps_idle_sessions():
     time.sleep(0.4)
     registry.sweep()
     assert len(registry) == 0 and trainer_threads() == 0
+
+
+def test_vanished_clients_free_their_slots_without_anyone_pressing():
+    """Two runs whose pages stop ticking pause themselves; the sweeper needs no Start."""
+    registry = SessionRegistry(max_running=2, unwatched_s=0.5, idle_s=60, sweep_every_s=0.1)
+    try:
+        for key in "ab":
+            assert registry.start(key, TINY).code == "started"
+        assert registry.running_count() == 2
+        assert wait_for(lambda: registry.running_count() == 0, timeout=10)
+        assert registry.get("a").snapshot().notice.code == "unwatched"
+        assert registry.start("c", TINY).code == "started"        # a slot is free again
+    finally:
+        for key in "abc":
+            registry.close(key)
+    assert trainer_threads() == 0
+
+
+def test_a_closed_or_swept_session_calls_on_close():
+    registry = SessionRegistry(max_running=2, idle_s=0.2)
+    closed = []
+    registry.on_close(closed.append)
+    registry.get("gone")
+    registry.get("stays")
+    registry.close("stays")
+    time.sleep(0.3)
+    registry.sweep()
+    assert sorted(closed) == ["gone", "stays"] and len(registry) == 0
+
+
+def test_a_refused_reset_keeps_the_run(session):
+    session.step()
+    session.step()
+    run = session.run
+    with pytest.raises(ConfigError, match="batch_size"):
+        session.reset(TINY.replace(dataset="digits", arch="dcgan", image_size=64, width=512,
+                                   batch_size=1024))
+    assert session.run is run and session.snapshot().step == 2
+
+
+def test_a_live_batch_edit_past_the_budget_is_refused_like_a_fresh_start():
+    config = TrainConfig(dataset="digits", arch="dcgan", image_size=64, width=64, batch_size=8)
+    s = Session(config)
+    try:
+        s.step()
+        with pytest.raises(ConfigError) as live:
+            s.update(batch_size=1024)
+        with pytest.raises(ConfigError) as fresh:
+            Session(config.replace(batch_size=1024)).step()
+        assert str(live.value) == str(fresh.value)
+        assert s.trainer.config.batch_size == 8 and s.config.batch_size == 8
+    finally:
+        s.stop()
+
+
+@pytest.mark.parametrize("spectral", [False, True])
+def test_the_app_run_equals_the_cli_run_step_for_step(tmp_path, spectral):
+    """Same config and seed: the Session's worker (rendering every step) and the CLI go through
+    the same loop and produce identical History columns over 500 steps."""
+    config = TINY.replace(spectral_norm=spectral, seed=3, device="cpu")
+    steps = 500
+    cli_run = {}
+
+    def keep(run):
+        cli_run["columns"] = run.history.columns()
+    from playground import run as run_module
+    original = run_module.Run.train
+
+    def train_and_keep(self, n, should_stop=None):
+        original(self, n, should_stop)
+        keep(self)
+    run_module.Run.train = train_and_keep
+    try:
+        cli_train(config, steps, tmp_path, quiet=True)
+    finally:
+        run_module.Run.train = original
+    s = Session(config)
+    try:
+        for _ in range(steps):
+            s.step()                        # renders (field view, samples) after every step
+        assert s.run.history.columns() == cli_run["columns"]
+    finally:
+        s.stop()

@@ -17,9 +17,10 @@ from browser_helpers import free_port
 from playground import data
 from playground.config import ConfigError, TrainConfig
 from playground.data import DataError, make_dataset
-from playground.session import SessionRegistry
+from playground.registry import SessionRegistry
 from playground.ui import uploads
 from playground.ui.latent_tab import LatentHandlers
+from playground.ui.visitors import Visitors
 from playground.ui.uploads import UploadError, read_config, stage_images
 
 
@@ -42,7 +43,7 @@ def test_disguised_pickle_checkpoint_is_refused_and_never_run(tmp_path):
     marker = tmp_path / "pwned"
     fake = tmp_path / "model.safetensors"
     fake.write_bytes(pickle.dumps(Boom(marker)))
-    latent = LatentHandlers(SessionRegistry())
+    latent = LatentHandlers(SessionRegistry(), Visitors())
     message, source = latent.check_upload(SimpleNamespace(session_hash="v"), str(fake))
     assert "not a safetensors checkpoint" in message and source == "session"
     assert not marker.exists()
@@ -51,7 +52,7 @@ def test_disguised_pickle_checkpoint_is_refused_and_never_run(tmp_path):
 def test_pickle_with_another_suffix_is_refused(tmp_path):
     fake = tmp_path / "model.pt"
     fake.write_bytes(pickle.dumps({"weights": 1}))
-    message, _ = LatentHandlers(SessionRegistry()).check_upload(SimpleNamespace(session_hash="v"), str(fake))
+    message, _ = LatentHandlers(SessionRegistry(), Visitors()).check_upload(SimpleNamespace(session_hash="v"), str(fake))
     assert "only .safetensors" in message
 
 
@@ -66,7 +67,7 @@ def test_zip_slip_entry_is_refused(tmp_path):
         Image.new("L", (8, 8), 255).save(buffer, "PNG")
         zf.writestr("ok.png", buffer.getvalue())
         zf.writestr("../../escape.png", buffer.getvalue())
-    staged = stage_images([str(archive)], "visitor")
+    staged = stage_images([str(archive)])
     with pytest.raises(DataError, match="escape"):
         make_dataset(staged_folder_config(staged))
     uploads.discard(staged)
@@ -80,7 +81,7 @@ def test_zip_bomb_is_refused(tmp_path, monkeypatch):
             for _ in range(8):
                 entry.write(b"\0" * (1 << 20))
     assert archive.stat().st_size < 100_000                      # small on disk, 8 MB inside
-    staged = stage_images([str(archive)], "visitor")
+    staged = stage_images([str(archive)])
     with pytest.raises(DataError):
         make_dataset(staged_folder_config(staged))
     uploads.discard(staged)
@@ -88,7 +89,7 @@ def test_zip_bomb_is_refused(tmp_path, monkeypatch):
 
 def test_images_are_staged_under_our_own_names(tmp_path):
     files = [str(png(tmp_path / f"../{tmp_path.name}/cat{i}.PNG")) for i in range(3)]
-    staged = stage_images(files, "abc/../def")
+    staged = stage_images(files)
     assert staged.parent == uploads._ROOT and sorted(p.name for p in staged.iterdir()) == [
         "00000.png", "00001.png", "00002.png"]
     dataset = make_dataset(staged_folder_config(staged))
@@ -99,15 +100,15 @@ def test_images_are_staged_under_our_own_names(tmp_path):
 
 def test_image_uploads_are_checked(tmp_path, monkeypatch):
     with pytest.raises(UploadError, match="not an image"):
-        stage_images([str(tmp_path / "notes.txt")], "v")
+        stage_images([str(tmp_path / "notes.txt")])
     (tmp_path / "a.zip").write_bytes(b"PK")
     with pytest.raises(UploadError, match="either one .zip"):
-        stage_images([str(tmp_path / "a.zip"), str(png(tmp_path / "b.png"))], "v")
+        stage_images([str(tmp_path / "a.zip"), str(png(tmp_path / "b.png"))])
     monkeypatch.setattr(uploads, "MAX_IMAGES_BYTES", 10)
     with pytest.raises(UploadError, match="MB allowed"):
-        stage_images([str(png(tmp_path / "c.png"))], "v")
+        stage_images([str(png(tmp_path / "c.png"))])
     with pytest.raises(UploadError):
-        stage_images([], "v")
+        stage_images([])
 
 
 def test_config_upload_is_validated(tmp_path):
@@ -155,21 +156,46 @@ def test_oversized_upload_is_refused_by_the_server(tmp_path, monkeypatch):
 def test_folder_data_comes_only_from_an_upload(tmp_path):
     """The page's `folder` dataset trains on the visitor's upload and nothing else."""
     from playground.ui.controls import values_from_config
-    from playground.ui.train_tab import TrainHandlers
-    registry = SessionRegistry()
-    train = TrainHandlers(registry)
+    from playground.ui.train_handlers import TrainHandlers
+    from playground.ui.visitors import Visitors
+    registry, visitors = SessionRegistry(), Visitors()
+    registry.on_close(visitors.forget)
+    train = TrainHandlers(registry, visitors)
     request = SimpleNamespace(session_hash="owner")
     config = TrainConfig(dataset="folder", image_size=8, width=8, depth=1, batch_size=4, z_dim=4)
     try:
-        assert "upload" in train.step(request, *values_from_config(config))
+        assert "upload" in train.step(request, values_from_config(config))["message"]
         files = [str(png(tmp_path / f"{i}.png", (i * 40, 0, 0))) for i in range(4)]
-        assert "ready" in train.upload_images(request, files)
-        assert train.step(request, *values_from_config(config)) == "one step done"
-        session = registry.get("owner")
-        assert session.trainer.config.data_path == session.uploaded_data
+        assert "ready" in train.upload_images(request, {"images_upload": files})["message"]
+        assert train.step(request, values_from_config(config))["message"] == "One step done."
+        session, visitor = registry.get("owner"), visitors.get("owner")
+        assert session.trainer.config.data_path == visitor.staged_data
         assert session.trainer.dataset.size == 4
-        staged = Path(session.uploaded_data)
+        assert "owner" not in visitor.staged_data            # the session hash is no file name
+        staged = Path(visitor.staged_data)
         train.close(request)
         assert not staged.exists()
     finally:
         registry.close("owner")
+
+
+def test_a_session_closed_by_the_idle_sweep_leaves_no_staged_upload(tmp_path):
+    """A tab that vanished without unload: the registry's sweeper closes it, and the visitor's
+    staged images go with it (the same cleanup path as a closed tab)."""
+    import time
+    from playground.ui.train_handlers import TrainHandlers
+    from playground.ui.visitors import Visitors
+    registry = SessionRegistry(idle_s=0.3, unwatched_s=0.2, sweep_every_s=0.1)
+    visitors = Visitors()
+    registry.on_close(visitors.forget)
+    train = TrainHandlers(registry, visitors)
+    request = SimpleNamespace(session_hash="vanished")
+    files = [str(png(tmp_path / f"{i}.png", (i * 40, 0, 0))) for i in range(3)]
+    assert "ready" in train.upload_images(request, {"images_upload": files})["message"]
+    registry.get("vanished")
+    staged = Path(visitors.get("vanished").staged_data)
+    assert staged.exists()
+    deadline = time.monotonic() + 10
+    while staged.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not staged.exists() and len(registry) == 0 and len(visitors) == 0

@@ -1,8 +1,10 @@
-"""The whole page: title, a paragraph for students, the Train and Latent space tabs.
+"""The whole page: title, a line for students, the Train, Latent space and Dirac-GAN tabs.
 
 One SessionRegistry serves every visitor: each browser tab (Gradio session_hash) gets its own
 Session, at most `max_running` of them train at once, and a tab that closes stops its thread
-(demo.unload fires after the heartbeat notices the tab is gone).
+(demo.unload fires after the heartbeat notices the tab is gone). What belongs to the tab rather
+than the run (uploads, the Latent tab's checkpoint, its download folder) is in ui/visitors.py,
+dropped through the registry's on_close hook: on unload and when the sweeper gives up on a tab.
 """
 from __future__ import annotations
 
@@ -14,10 +16,13 @@ import gradio as gr
 
 from ..charts import FIELD_HEIGHT
 from ..config import get_preset
-from ..session import SessionRegistry
+from ..registry import SessionRegistry
 from .exports import KEEP_FILES_S
+from .dirac_tab import build_dirac_tab
 from .latent_tab import LatentHandlers, build_latent_tab
-from .train_tab import DEFAULT_PRESET, TICK_S, TrainHandlers, build_train_tab
+from .train_handlers import TrainHandlers
+from .train_tab import DEFAULT_PRESET, TICK_S, build_train_tab
+from .visitors import Visitors
 
 DEFAULT_MAX_RUNS = 2          # a 2-vCPU Space: each run takes about one core
 # Handlers other than the tick are short (a command to a session, a generator pass), so a
@@ -34,13 +39,8 @@ QUEUE_POLL_S = 0.02
 MALLOC_ARENAS = 2
 M_ARENA_MAX = -8              # glibc's mallopt parameter number (malloc.h)
 
-INTRO = """# GAN Playground
-A **generative adversarial network** is two networks in a contest: the *generator* G turns random
-noise into samples, the *discriminator* D tries to tell them from real data, and each learns from
-the other's mistakes. Pick a lesson, press **Start**, and watch the contest live: the losses,
-how sure D is about real and fake data, and the samples themselves. Change the learning rates or
-the D:G step ratio while it runs and see what happens; the findings panel explains problems in
-plain words. The **Latent space** tab then walks through what the generator has learned."""
+INTRO = """## GAN Playground · watch a GAN learn
+<span class="intro">Two networks in a contest: the **generator G** turns noise into samples, the **discriminator D** tells them from real data. Pick a lesson, press **Start**, change the knobs while it runs.</span>"""
 
 
 # Layout fixes Gradio has no parameter for. They travel inside the page (a hidden gr.HTML's
@@ -92,7 +92,9 @@ def build_app(registry: SessionRegistry | None = None) -> gr.Blocks:
         registry = SessionRegistry(max_running=DEFAULT_MAX_RUNS)
     # The page opens on DEFAULT_PRESET's values; a new visitor's session must hold the same.
     registry.config = get_preset(DEFAULT_PRESET).config
-    train, latent = TrainHandlers(registry), LatentHandlers(registry)
+    visitors = Visitors(lesson=DEFAULT_PRESET)
+    registry.on_close(visitors.forget)
+    train, latent = TrainHandlers(registry, visitors), LatentHandlers(registry, visitors)
 
     def close_session(request: gr.Request) -> None:
         train.close(request)
@@ -104,11 +106,14 @@ def build_app(registry: SessionRegistry | None = None) -> gr.Blocks:
         timer = gr.Timer(TICK_S)
         with gr.Tabs():
             with gr.Tab("Train", id="train"):
-                build_train_tab(train, timer)
+                demo.train_page = build_train_tab(train, timer)
             with gr.Tab("Latent space", id="latent"):
                 build_latent_tab(latent)
+            with gr.Tab("Dirac-GAN", id="dirac"):
+                build_dirac_tab()
         demo.unload(close_session)
     demo.registry = registry          # for tests and for app.py's log line
+    demo.visitors = visitors
     demo.queue(default_concurrency_limit=DEFAULT_CONCURRENCY)
     quieter_queue(demo)
     return demo

@@ -1,10 +1,14 @@
 """The Train tab's controls as one table: key, label, component factory, main or "Advanced".
 
 Everything per-key lives here, so the tab and its handlers loop over CONTROLS instead of
-repeating code for each knob. Handlers receive the controls' values positionally, in table
-order (that is how Gradio passes inputs); `as_dict` names them, and `config_from_values` turns
-them into a TrainConfig through TrainConfig.replace, so validation (and its messages naming the
-key) happens in one place: config.py.
+repeating code for each knob. Handlers receive the controls' values as a dict keyed by config
+key (ui/page.py maps components to keys), and `config_from_values` turns them into a
+TrainConfig through TrainConfig.replace, so validation happens in one place: config.py.
+The hint under a typed control is config.rule(key): the allowed range is written once.
+
+Typed numbers are text boxes, not gr.Number: Gradio converts a gr.Number's value before the
+app sees it and fails with a generic error on text, NaN or an empty box, while TrainConfig's
+refusal names the field. A decimal comma ("0,001") is read as a decimal point.
 
 Whether a key can change during a run is *not* repeated here: it is config.LIVE_KEYS.
 Dropdowns show human labels but their values are the registry keys: labels are never logic.
@@ -16,8 +20,8 @@ from typing import Any, Callable, Sequence
 
 import gradio as gr
 
-from ..config import (ARCH_CHOICES, DATASET_CHOICES, IMAGE_SIZES, LIVE_KEYS, LOSS_CHOICES,
-                      OPTIMIZER_CHOICES, TrainConfig)
+from ..config import (ARCH_CHOICES, DATASET_CHOICES, FIELD_TYPES, IMAGE_SIZES, LIVE_KEYS,
+                      LOSS_CHOICES, OPTIMIZER_CHOICES, TrainConfig, rule)
 
 DATASET_LABELS = {
     "ring": "8 Gaussians on a ring", "grid": "25 Gaussians on a grid", "spiral": "spiral",
@@ -46,13 +50,12 @@ Factory = Callable[[str, Any, str, str], gr.Component]
 
 
 def number(label, value, info, elem_id) -> gr.Component:
-    # No minimum/maximum here on purpose: Gradio would refuse out-of-range input with its own
-    # generic error, while TrainConfig's message names the key and the allowed range.
-    return gr.Number(value=value, label=label, info=info, elem_id=elem_id)
+    # No minimum/maximum and no gr.Number on purpose: Gradio would refuse bad input with its
+    # own generic error, while TrainConfig's message names the field and the allowed range.
+    return gr.Textbox(value=shown(value), label=label, info=info, elem_id=elem_id, max_lines=1)
 
 
-def integer(label, value, info, elem_id) -> gr.Component:
-    return gr.Number(value=value, label=label, info=info, elem_id=elem_id, precision=0)
+integer = number
 
 
 def choice(pairs: list[tuple[str, Any]]) -> Factory:
@@ -79,9 +82,14 @@ class Control:
     def live(self) -> bool:
         return self.key in LIVE_KEYS
 
+    @property
+    def typed(self) -> bool:
+        return self.make is number
+
     def build(self, value: Any) -> gr.Component:
         when = "changes apply at once" if self.live else "takes effect after Reset"
-        info = f"{self.info} · {when}" if self.info else when
+        hint = rule(self.key) if self.typed else ""
+        info = " · ".join(part for part in (hint, self.info, when) if part)
         return self.make(self.label, value, info, self.key)
 
 
@@ -89,10 +97,10 @@ CONTROLS: tuple[Control, ...] = (
     Control("dataset", "Data", choice(labelled(DATASET_LABELS, DATASET_CHOICES)), "what G learns to imitate"),
     Control("arch", "Architecture", choice(labelled(ARCH_LABELS, ARCH_CHOICES))),
     Control("loss", "Loss", choice(labelled(LOSS_LABELS, LOSS_CHOICES)), "the game D and G play"),
-    Control("lr_d", "Learning rate of D (lr_d)", number, "> 0, e.g. 0.001"),
-    Control("lr_g", "Learning rate of G (lr_g)", number, "> 0, e.g. 0.001"),
-    Control("d_steps", "D updates per step (d_steps)", integer, "1 to 50"),
-    Control("g_steps", "G updates per step (g_steps)", integer, "1 to 50"),
+    Control("lr_d", "Learning rate of D (lr_d)", number, "e.g. 0.001"),
+    Control("lr_g", "Learning rate of G (lr_g)", number, "e.g. 0.001"),
+    Control("d_steps", "D updates per step (d_steps)", integer),
+    Control("g_steps", "G updates per step (g_steps)", integer),
     Control("batch_size", "Batch size", integer, "samples per update"),
     Control("z_dim", "Latent size (z_dim)", integer),
     Control("width", "Width", integer, "MLP hidden units / DCGAN base channels"),
@@ -101,12 +109,12 @@ CONTROLS: tuple[Control, ...] = (
     # Advanced: optimizers, penalties and tricks.
     Control("optimizer_d", "Optimizer of D", choice(labelled(OPTIMIZER_LABELS, OPTIMIZER_CHOICES)), advanced=True),
     Control("optimizer_g", "Optimizer of G", choice(labelled(OPTIMIZER_LABELS, OPTIMIZER_CHOICES)), advanced=True),
-    Control("beta1", "Adam beta1", number, "[0, 1)", advanced=True),
-    Control("beta2", "Adam beta2", number, "[0, 1)", advanced=True),
-    Control("r1_gamma", "R1 penalty weight (r1_gamma)", number, ">= 0; 0 = off", advanced=True),
+    Control("beta1", "Adam beta1", number, advanced=True),
+    Control("beta2", "Adam beta2", number, advanced=True),
+    Control("r1_gamma", "R1 penalty weight (r1_gamma)", number, "0 = off", advanced=True),
     Control("gp_lambda", "Gradient penalty weight (gp_lambda)", number, "used by WGAN-GP", advanced=True),
     Control("clip", "Weight clip (clip)", number, "used by WGAN", advanced=True),
-    Control("label_smoothing", "One-sided label smoothing", number, "0 to 0.5", advanced=True),
+    Control("label_smoothing", "One-sided label smoothing", number, advanced=True),
     Control("instance_noise", "Instance noise (std)", number, "0 = off", advanced=True),
     Control("spectral_norm", "Spectral normalization on D", checkbox, advanced=True),
     Control("image_size", "Image size", choice([(f"{s}×{s}", s) for s in IMAGE_SIZES]),
@@ -114,20 +122,36 @@ CONTROLS: tuple[Control, ...] = (
 )
 KEYS: tuple[str, ...] = tuple(c.key for c in CONTROLS)
 LIVE_CONTROL_KEYS: tuple[str, ...] = tuple(c.key for c in CONTROLS if c.live)
+LABELS: dict[str, str] = {c.key: c.label for c in CONTROLS}
 
 
-def as_dict(values: Sequence[Any]) -> dict[str, Any]:
-    """Positional control values (table order) -> {key: value}."""
-    if len(values) != len(KEYS):
-        raise ValueError(f"expected {len(KEYS)} control values, got {len(values)}")
-    return dict(zip(KEYS, values))
+def shown(value: Any) -> Any:
+    """A number as its box shows it: 0.001, 64 (not 1e-03 or 64.0)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def typed(key: str, value: Any) -> Any:
+    """A typed value as the config reads it: a decimal comma becomes a point ("0,001")."""
+    if isinstance(value, str) and FIELD_TYPES.get(key) in ("float", "int"):
+        text = value.strip()
+        if text.count(",") == 1 and "." not in text:
+            return text.replace(",", ".")
+        return text
+    return value
 
 
 def config_from_values(values: dict[str, Any]) -> TrainConfig:
     """The controls' values as a TrainConfig; a bad value raises ConfigError naming its key."""
-    return TrainConfig().replace(**values)
+    return TrainConfig().replace(**{k: typed(k, v) for k, v in values.items()})
 
 
-def values_from_config(config: TrainConfig) -> list[Any]:
-    """A config as the controls' values, in table order (for loading a preset)."""
-    return [getattr(config, key) for key in KEYS]
+def values_from_config(config: TrainConfig) -> dict[str, Any]:
+    """A config as the controls' values, by key (for loading a preset)."""
+    return {key: shown(getattr(config, key)) if _typed_key(key) else getattr(config, key)
+            for key in KEYS}
+
+
+def _typed_key(key: str) -> bool:
+    return any(c.key == key and c.typed for c in CONTROLS)

@@ -1,75 +1,57 @@
-"""Files the page offers for download: config JSON, metrics CSV, generator checkpoint, GIFs.
+"""Files the page offers for download: config.json, metrics.csv, events.csv, the checkpoint, GIFs.
 
-Gradio copies a returned file into its own cache (which Blocks(delete_cache=...) cleans), so the
-file we write is only a staging copy, read once right after the handler returns. Staging happens
-in one private temp folder per process, and every new export first removes staging folders
-older than STAGING_MAX_AGE_S: a Space that runs for weeks must not fill its disk with old
-exports. The app deletes Gradio's cached copies after KEEP_FILES_S, and the page says how long
-a download link lasts.
+Each visitor has ONE export folder, inside Gradio's own file cache: Gradio serves a returned
+file that is already in its cache without copying it, so ten exports of a running run leave one
+set of files on disk (each export overwrites the last), not ten. The folder's name is random: a
+download link never carries the session hash (the visitor's only credential) or a server path.
+Gradio's cache sweep (Blocks(delete_cache=...)) removes files older than KEEP_FILES_S, and a
+closed tab's folder is removed at once (ui/visitors.py).
 """
 from __future__ import annotations
 
-import csv
+import os
 import shutil
 import tempfile
-import time
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Sequence
 
 from PIL import Image
 
 from ..checkpoint import save_generator
-from ..config import TrainConfig
 
 KEEP_FILES_S = 300          # Gradio's copies (download links, GIFs, uploads): 5 minutes
-STAGING_MAX_AGE_S = 60      # ours: Gradio has copied them long before
-STAT_COLUMNS = ("d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")
-_ROOT = Path(tempfile.gettempdir()) / "gan-playground-exports"
 
 
-def staging_dir() -> Path:
-    """A fresh folder for one export (old ones are pruned first)."""
-    _ROOT.mkdir(parents=True, exist_ok=True)
-    now = time.time()
-    for old in _ROOT.iterdir():
-        try:
-            if now - old.stat().st_mtime > STAGING_MAX_AGE_S:
-                shutil.rmtree(old, ignore_errors=True)
-        except OSError:          # another export removed it first
-            pass
-    return Path(tempfile.mkdtemp(prefix="export-", dir=_ROOT))
+def cache_root() -> Path:
+    """Gradio's file cache (GRADIO_TEMP_DIR, else <tmp>/gradio), where served files may stay."""
+    base = os.environ.get("GRADIO_TEMP_DIR") or str(Path(tempfile.gettempdir()) / "gradio")
+    root = Path(base) / "gan-playground"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
 
 
-def write_config(folder: Path, config: TrainConfig) -> Path:
-    """config.json: the full resolved config (TrainConfig.from_json reads it back)."""
-    path = folder / "config.json"
-    path.write_text(config.to_json())
-    return path
+def folder_for(current: str) -> Path:
+    """The visitor's export folder (`current` if it still exists, else a fresh random one)."""
+    if current and Path(current).is_dir():
+        return Path(current)
+    return Path(tempfile.mkdtemp(prefix="export-", dir=cache_root()))
 
 
-def write_metrics(folder: Path, curves: Mapping[str, Sequence[float]],
-                  evals: Sequence[Mapping[str, float]]) -> Path:
-    """metrics.csv in the CLI's layout: step, the step statistics, then quality columns that are
-    filled on evaluation rows. Rows are the page's (decimated) history, ordered by step."""
-    quality = [k for k in dict.fromkeys(k for row in evals for k in row) if k != "step"]
-    rows: dict[int, dict] = {}
-    for index, step in enumerate(curves.get("step", [])):
-        rows[int(step)] = {name: curves[name][index] for name in STAT_COLUMNS if name in curves}
-    for row in evals:
-        rows.setdefault(int(row["step"]), {}).update({k: row[k] for k in quality if k in row})
-    path = folder / "metrics.csv"
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["step", *STAT_COLUMNS, *quality])
-        for step in sorted(rows):
-            writer.writerow([step] + [rows[step].get(k, "") for k in (*STAT_COLUMNS, *quality)])
-    return path
-
-
-def write_checkpoint(folder: Path, trainer) -> Path:
-    """generator.safetensors (weights + config + data shape); call inside Session.with_trainer."""
-    return save_generator(folder / "generator.safetensors", trainer.generator, trainer.config,
-                          trainer.dataset.shape)
+def export_run(folder: Path, run) -> list[Path]:
+    """config.json, metrics.csv, events.csv and generator.safetensors of `run`, into `folder`.
+    Call between steps (Session.with_run). No server path is written: data_path becomes ""."""
+    config = run.config.replace(data_path="", data_root="")
+    (folder / "config.json").write_text(config.to_json())
+    files = [folder / "config.json"]
+    log = getattr(run, "log", None)
+    if log is not None:
+        log.flush()
+        for source in log.files:
+            shutil.copyfile(source, folder / source.name)
+            files.append(folder / source.name)
+    files.append(save_generator(folder / "generator.safetensors", run.trainer.generator, config,
+                                run.trainer.dataset.shape))
+    return files
 
 
 def write_gif(frames: Sequence[Image.Image], path: Path, frame_ms: int = 120) -> Path:
@@ -77,3 +59,9 @@ def write_gif(frames: Sequence[Image.Image], path: Path, frame_ms: int = 120) ->
     first, *rest = frames
     first.save(path, save_all=True, append_images=rest, duration=frame_ms, loop=0)
     return path
+
+
+def discard(folder: str | Path | None) -> None:
+    """Remove a visitor's export folder (the tab closed)."""
+    if folder and Path(folder).parent == cache_root():
+        shutil.rmtree(folder, ignore_errors=True)

@@ -17,7 +17,6 @@ from typing import Any, Callable
 
 import gradio as gr
 import numpy as np
-import plotly.graph_objects as go
 import torch
 
 from .. import charts
@@ -25,7 +24,8 @@ from ..checkpoint import CheckpointError, generate, load_generator
 from ..config import ConfigError, TrainConfig, coerce
 from ..latent import INTERPOLATIONS, interpolate, with_dimensions, z_from_seed
 from ..pictures import image_grid, scatter
-from ..session import SessionRegistry
+from ..registry import SessionRegistry
+from .visitors import Visitors
 from . import exports
 
 SOURCES = [("the generator being trained", "session"), ("an uploaded checkpoint", "upload")]
@@ -84,32 +84,12 @@ def _coordinate(name: str, value: Any, limit: float = DIM_LIMIT) -> float:
     return number
 
 
-def path_figure(real: np.ndarray | None, path: np.ndarray, line: bool = True) -> go.Figure:
-    """Real data in grey, the generated path (or one point) in orange, start and end marked."""
-    traces = []
-    if real is not None:
-        traces.append(go.Scatter(x=real[:, 0], y=real[:, 1], mode="markers", name="real data",
-                                 marker=dict(color=charts.REAL_COLOUR, size=4, opacity=0.5),
-                                 hoverinfo="skip"))
-    traces.append(go.Scatter(x=path[:, 0], y=path[:, 1], name="generated",
-                             mode="lines+markers" if line else "markers",
-                             line=dict(color=charts.G_COLOUR, width=2),
-                             marker=dict(color=charts.G_COLOUR, size=7 if line else 12)))
-    if line:
-        traces.append(go.Scatter(x=path[[0, -1], 0], y=path[[0, -1], 1], mode="text",
-                                 text=["A", "B"], textposition="top center", showlegend=False))
-    return go.Figure(traces, dict(
-        template="none", height=charts.FIELD_HEIGHT, margin=dict(l=40, r=16, t=30, b=30),
-        legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"),
-        xaxis=dict(showgrid=False, zeroline=False),
-        yaxis=dict(showgrid=False, zeroline=False, scaleanchor="x", scaleratio=1)))
-
-
 class LatentHandlers:
     """The Latent space tab's event handlers, bound to one SessionRegistry."""
 
-    def __init__(self, registry: SessionRegistry):
+    def __init__(self, registry: SessionRegistry, visitors: Visitors):
         self.registry = registry
+        self.visitors = visitors
 
     def _model(self, request, source: str, upload: str | None) -> Model:
         if source == "upload":
@@ -127,8 +107,8 @@ class LatentHandlers:
         Gradio deletes the uploaded file after exports.KEEP_FILES_S."""
         if not upload:
             raise LatentError("Upload a .safetensors checkpoint first (Train tab → Downloads makes one).")
-        session = self.registry.get(request.session_hash)
-        kept = session.uploaded_model
+        visitor = self.visitors.get(request.session_hash)
+        kept = visitor.latent_model
         if kept is not None and kept[0] == upload:
             return kept[1]
         if Path(upload).suffix.lower() != ".safetensors":
@@ -143,7 +123,7 @@ class LatentHandlers:
             from ..data import make_dataset               # point data: cheap, synthetic
             real = make_dataset(config).real_samples(REAL_POINTS)
         model = Model(config, lambda z: generate(generator, z), real)
-        session.uploaded_model = (upload, model)
+        visitor.latent_model = (upload, model)
         return model
 
     # --- events ----------------------------------------------------------------------------
@@ -175,7 +155,10 @@ class LatentHandlers:
             out = model(interpolate(z_from_seed(a, z_dim), z_from_seed(b, z_dim), count, method))
         except (ConfigError, LatentError, CheckpointError) as err:
             return (f"⚠️ {err}",) + nothing
-        gif = exports.staging_dir() / f"walk-{a}-{b}-{method}.gif"
+        visitor = self.visitors.get(request.session_hash)
+        folder = exports.folder_for(visitor.export_dir)
+        visitor.export_dir = str(folder)
+        gif = folder / "walk.gif"            # one per visitor: each walk replaces the last
         if model.points:
             # One fixed view for every frame, so the path grows instead of the axes jumping.
             shown = out if model.real is None else np.concatenate([out, model.real])
@@ -184,7 +167,7 @@ class LatentHandlers:
             real = None if model.real is None else model.real[:300]
             pictures = [scatter(out[:i + 1], real, size=320, extent=extent) for i in range(count)]
             exports.write_gif(pictures, gif)
-            figure = path_figure(model.real, out)
+            figure = charts.path_figure(model.real, out)
             return (f"{count} points from seed {a} to seed {b} ({method})",
                     gr.update(visible=False), gr.update(visible=True, value=figure), str(gif))
         side = out.shape[-1]
@@ -208,7 +191,7 @@ class LatentHandlers:
         shown = ", ".join(f"z{i + 1}={d:+.2f}" for i, d in enumerate(coords[:model.config.z_dim]))
         if model.points:
             return (f"one sample at {shown}", gr.update(visible=False),
-                    gr.update(visible=True, value=path_figure(model.real, out, line=False)))
+                    gr.update(visible=True, value=charts.path_figure(model.real, out, line=False)))
         picture = image_grid(out, columns=1, scale=max(1, 192 // out.shape[-1]))
         return f"one sample at {shown}", gr.update(visible=True, value=picture), gr.update(visible=False)
 

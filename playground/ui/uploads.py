@@ -43,8 +43,11 @@ def read_config(path: str | None) -> TrainConfig:
     return config.replace(data_path="", data_root="")    # paths on this server are not the visitor's to set
 
 
-def stage_images(paths: Sequence[str] | None, owner: str) -> Path:
-    """Copy uploaded images (or one zip) into a fresh private folder; returns the data_path."""
+def stage_images(paths: Sequence[str] | None) -> Path:
+    """Copy uploaded images (or one zip) into a fresh private folder; returns the data_path.
+
+    The folder's name is random (mkdtemp) and says nothing of the visitor: the session hash
+    is the visitor's only credential and must never appear in a path that could be shown."""
     files = [Path(p) for p in (paths or []) if p]
     if not files:
         raise UploadError("no images were uploaded")
@@ -60,9 +63,8 @@ def stage_images(paths: Sequence[str] | None, owner: str) -> Path:
     total = sum(f.stat().st_size for f in files)
     if total > MAX_IMAGES_BYTES:
         raise UploadError(f"the upload is {total / 2**20:.0f} MB, more than the {MAX_IMAGES_BYTES >> 20} MB allowed")
-    safe_owner = "".join(c for c in owner if c.isalnum())[:32] or "visitor"
     _ROOT.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=f"{safe_owner}-", dir=_ROOT))
+    folder = Path(tempfile.mkdtemp(prefix="upload-", dir=_ROOT))
     if zips:
         target = folder / "images.zip"
         shutil.copyfile(zips[0], target)

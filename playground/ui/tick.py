@@ -1,0 +1,96 @@
+"""The page refresh: ONE function, `tick`, bound to a gr.Timer (1 Hz, always on).
+
+It only reads `Session.snapshot()` and builds figures, and returns only the outputs whose data
+has changed since the last tick of this page (a handler's dict return leaves the others as they
+are). What was last sent is kept in a gr.State (one per page, so per session), as keys that
+identify the content:
+- curves and samples: (snapshot.version, snapshot.config). `version` bumps at every render of
+  the worker and keeps counting across runs, so equal keys mean equal content;
+- quality: (number of evaluations, step of the last one, config);
+- status, findings, Restore's availability: their value itself.
+So an idle or paused page costs one snapshot and a few comparisons per tick, and a running one
+sends each figure at most once per render.
+
+"samples" is one element: a gr.Column(elem_id="samples") that holds the 2D field (gr.Plot, for
+point data) and the image grid (for image data); the tick shows the one that fits
+snapshot.kind and hides the other. The grid is a gr.HTML <img> with the PNG inline (a few KB):
+a gr.Image would write a file into Gradio's cache on every render.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from .. import charts
+from ..pictures import image_grid, png_data_uri
+from ..snapshot import Snapshot
+from .wording import findings_markdown, status_line
+
+GRID_PIXELS = 300           # the sample grid's PNG is about this wide; the page scales it crisply
+OUTPUTS = ("status", "loss_plot", "prob_plot", "grad_plot", "quality_plot", "field_plot",
+           "grid_image", "findings", "restore", "sent")
+BLANK = "press Start (or Step) to train"
+
+
+def grid_html(snap: Snapshot) -> str:
+    """The snapshot's samples as an 8-column grid, inline in an <img>."""
+    side = snap.samples.shape[-1]
+    picture = image_grid(snap.samples, columns=8, scale=max(1, GRID_PIXELS // (8 * (side + 1))))
+    return (f'<img src="{png_data_uri(picture)}" '
+            f'alt="64 generated samples at step {snap.step}">')
+
+
+def tick(snap: Snapshot, sent: dict | None) -> dict[str, Any]:
+    """{elem_id: new value} for what changed since `sent`, and the new `sent` itself."""
+    before, now = dict(sent or {}), {}
+
+    def changed(name: str, key: Any) -> bool:
+        now[name] = key
+        return before.get(name, ()) != key
+
+    out: dict[str, Any] = {}
+    status = status_line(snap)
+    if changed("status", status):
+        out["status"] = status
+    if changed("curves", (snap.version, snap.config)):
+        out.update(_curves(snap))
+    last_eval = snap.evals[-1].get("step") if snap.evals else None
+    if changed("quality", (len(snap.evals), last_eval, snap.config)):
+        out["quality_plot"] = charts.quality_figure(snap.evals)
+    out.update(_samples(snap, changed))
+    text = findings_markdown(snap)
+    if changed("findings", text):
+        out["findings"] = text
+    if changed("restore", snap.can_restore):
+        out["restore"] = gr.update(interactive=snap.can_restore)
+    out["sent"] = now
+    return out
+
+
+def _curves(snap: Snapshot) -> dict[str, Any]:
+    if snap.version == 0:
+        blank = charts.empty_figure(BLANK)
+        return {"loss_plot": blank, "prob_plot": blank, "grad_plot": blank}
+    return {"loss_plot": charts.loss_figure(snap.curves),
+            "prob_plot": charts.prob_figure(snap.curves),
+            "grad_plot": charts.grad_figure(snap.curves)}
+
+
+def _samples(snap: Snapshot, changed) -> dict[str, Any]:
+    """The field figure or the image grid, and which of the two is visible."""
+    points = snap.kind == "points"
+    new_kind = changed("kind", snap.kind)
+    value = None
+    if changed("samples", (snap.version, snap.config)):
+        if snap.samples is None:
+            value = charts.empty_figure("the generated samples appear here") if points else ""
+        elif points:
+            value = charts.field_figure(snap.real, snap.samples, snap.field, snap.manifold)
+        else:
+            value = grid_html(snap)
+    shown, hidden = ("field_plot", "grid_image") if points else ("grid_image", "field_plot")
+    if not new_kind:
+        return {} if value is None else {shown: value}
+    shown_update = gr.update(visible=True) if value is None else gr.update(visible=True, value=value)
+    return {shown: shown_update, hidden: gr.update(visible=False)}
