@@ -19,6 +19,7 @@ from .models import build_models
 
 MAX_RUN_BYTES = int(os.environ.get("GAN_PLAYGROUND_MAX_RUN_MB", "1536")) * 2**20
 BYTES_PER_FLOAT = 4
+EVAL_CHUNK = 256          # rows per pass of Trainer.generate and the digit metrics: bounds their memory
 
 
 def _activation_bytes(module: nn.Module, inputs: torch.Tensor) -> int:

@@ -21,6 +21,8 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from .budget import EVAL_CHUNK
+
 HQ_STDS = 3.0                 # "high quality" radius, in mode standard deviations
 JS_MARGIN = 0.1               # grid margin around the real data, as a fraction of its extent
 JS_EPS = 1e-10                # probability added to every bin so empty bins stay finite
@@ -34,7 +36,7 @@ DIGIT_LIKE = ("digits", "mnist")
 # 8x8 frame. Cropping the 4-pixel border first makes MNIST look like what the classifier knows.
 MNIST_BORDER = 4 / 28
 
-CLASSIFIER_FILE = "digits_mlp_v1.safetensors"   # bump the version when the model changes
+CLASSIFIER_FILE = "digits_mlp_v2.safetensors"   # bump the version when the model changes
 CLASSIFIER_SEED = 0
 NOT_A_DIGIT = 10              # index of the classifier's "junk" output
 
@@ -167,43 +169,61 @@ def _save_classifier(model: DigitClassifier, path: Path) -> None:
         pass                      # read-only home (e.g. a Space): the in-process copy still works
 
 
+def _seeded_classifier(rng: torch.Generator) -> DigitClassifier:
+    """A DigitClassifier with PyTorch's default Linear init drawn from `rng`, not the global RNG.
+
+    Built on the meta device (no init runs there), then given storage and initialised here.
+    """
+    with torch.device("meta"):
+        model = DigitClassifier()
+    model.to_empty(device="cpu")
+    for layer in model.modules():
+        if isinstance(layer, nn.Linear):      # nn.Linear.reset_parameters, with a generator
+            nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=rng)
+            bound = 1 / math.sqrt(layer.in_features)
+            nn.init.uniform_(layer.bias, -bound, bound, generator=rng)
+    return model
+
+
 def _train_classifier(epochs: int = 40, batch: int = 64) -> DigitClassifier:
-    """Train on all 1797 scikit-learn digits plus fresh junk images; a few seconds on one core."""
+    """Train on all 1797 scikit-learn digits plus fresh junk images; a few seconds on one core.
+
+    Every draw comes from one local generator: sessions may build their networks (seeding the
+    global RNG under their own lock) while this runs, and neither may disturb the other.
+    """
     from sklearn.datasets import load_digits      # here: importing sklearn costs ~1 s
     data = load_digits()
     digits = torch.tensor(data.data, dtype=torch.float32)      # (1797, 64), 0..16
     labels = torch.tensor(data.target, dtype=torch.int64)      # (1797,)
-    # fork_rng: the caller's seeded training run must not see its random stream move.
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(CLASSIFIER_SEED)
-        model = DigitClassifier()
-        opt = torch.optim.Adam(model.parameters(), lr=3e-3, weight_decay=1e-4)
-        n_junk = len(digits) // 10            # as many junk images as a digit class has
-        for _ in range(epochs):
-            x = torch.cat([digits, _junk(digits, n_junk)])
-            y = torch.cat([labels, torch.full((n_junk,), NOT_A_DIGIT)])
-            for idx in torch.randperm(len(x)).split(batch):
-                # Pixel noise (std 1 on the 0..16 scale): generated digits are never crisp.
-                xb = (x[idx] + torch.randn(len(idx), 64)).clamp(0, 16)
-                loss = F.cross_entropy(model(xb)[0], y[idx])
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
+    rng = torch.Generator().manual_seed(CLASSIFIER_SEED)
+    model = _seeded_classifier(rng)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3, weight_decay=1e-4)
+    n_junk = len(digits) // 10                # as many junk images as a digit class has
+    for _ in range(epochs):
+        x = torch.cat([digits, _junk(digits, n_junk, rng)])
+        y = torch.cat([labels, torch.full((n_junk,), NOT_A_DIGIT)])
+        for idx in torch.randperm(len(x), generator=rng).split(batch):
+            # Pixel noise (std 1 on the 0..16 scale): generated digits are never crisp.
+            xb = (x[idx] + torch.randn(len(idx), 64, generator=rng)).clamp(0, 16)
+            loss = F.cross_entropy(model(xb)[0], y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
     return model
 
 
-def _junk(digits: torch.Tensor, n: int) -> torch.Tensor:
+def _junk(digits: torch.Tensor, n: int, rng: torch.Generator) -> torch.Tensor:
     """(n, 64) images that are no digit: noise, smooth blobs, flat images, scrambled digits."""
     k = n // 4
-    noise = torch.rand(k, 64) * 16 * torch.rand(k, 1)                    # speckle, random contrast
-    blobs = F.avg_pool2d(torch.rand(k, 1, 10, 10), 3, stride=1)          # (k, 1, 8, 8) smooth
+    noise = torch.rand(k, 64, generator=rng) * 16 * torch.rand(k, 1, generator=rng)   # speckle
+    blobs = F.avg_pool2d(torch.rand(k, 1, 10, 10, generator=rng), 3, stride=1)        # (k, 1, 8, 8)
     blobs = (blobs - blobs.amin((2, 3), keepdim=True)) / (blobs.amax((2, 3), keepdim=True)
                                                           - blobs.amin((2, 3), keepdim=True) + 1e-6)
-    blobs = (blobs.reshape(k, 64) * 16 * torch.rand(k, 1)).clamp(0, 16)
-    flat = torch.rand(k, 1).expand(k, 64) * 16
+    blobs = (blobs.reshape(k, 64) * 16 * torch.rand(k, 1, generator=rng)).clamp(0, 16)
+    flat = torch.rand(k, 1, generator=rng).expand(k, 64) * 16
     # Scrambled digits keep the ink histogram of a real digit but none of its shape.
-    picks = digits[torch.randint(len(digits), (n - 3 * k,))]
-    scrambled = torch.gather(picks, 1, torch.rand(len(picks), 64).argsort(dim=1))
+    picks = digits[torch.randint(len(digits), (n - 3 * k,), generator=rng)]
+    scrambled = torch.gather(picks, 1, torch.rand(len(picks), 64, generator=rng).argsort(dim=1))
     return torch.cat([noise, blobs, flat, scrambled])
 
 
@@ -223,12 +243,25 @@ def digit_inputs(images: np.ndarray, crop: float = 0.0) -> torch.Tensor:
     return ((x + 1.0) * 8.0).reshape(len(x), 64)               # -1 -> 0 (no ink), 1 -> 16
 
 
+@torch.no_grad()
+def _classify(model, images: np.ndarray, crop: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(class probabilities (N, 11), features (N, 64)), EVAL_CHUNK images at a time.
+
+    digit_inputs makes float copies of its images (NaN fixing, clamp, grey): 2000 64x64 RGB
+    fakes would be ~100 MB per copy in one pass, so only one chunk is ever copied.
+    """
+    probs, feats = [torch.empty(0, 11)], [torch.empty(0, 64)]
+    for start in range(0, len(images), EVAL_CHUNK):
+        logits, h = model(digit_inputs(images[start:start + EVAL_CHUNK], crop))
+        probs.append(logits.softmax(dim=1))
+        feats.append(h)
+    return torch.cat(probs), torch.cat(feats)
+
+
 def digit_quality(images: np.ndarray, real: np.ndarray | None = None, crop: float = 0.0) -> dict:
     """Digit classes produced confidently, entropy of predicted classes, and FD to `real`."""
     model = digit_classifier()
-    with torch.no_grad():
-        logits, feats = model(digit_inputs(images, crop))
-        prob = logits.softmax(dim=1)
+    prob, feats = _classify(model, images, crop)
     conf, pred = prob.max(dim=1)                               # (N,), (N,)
     n = len(pred)
     confident = torch.bincount(pred[conf >= CONFIDENT_PROB], minlength=11)[:NOT_A_DIGIT]
@@ -239,8 +272,7 @@ def digit_quality(images: np.ndarray, real: np.ndarray | None = None, crop: floa
     entropy = -(share * share.log()).sum()
     fd = None
     if real is not None:
-        with torch.no_grad():
-            real_feats = model(digit_inputs(real, crop))[1]
+        real_feats = _classify(model, real, crop)[1]
         fd = frechet_distance(feats.double().numpy(), real_feats.double().numpy())
     return {
         "classes_covered": int((confident >= needed).sum()),

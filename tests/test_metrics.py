@@ -98,8 +98,10 @@ def trained(tmp_path_factory):
         torch.manual_seed(7)
         expected = torch.rand(3)
         torch.manual_seed(7)
+        state = torch.random.get_rng_state()
         model = metrics.digit_classifier()
-        yield SimpleNamespace(model=model, rng_untouched=torch.equal(torch.rand(3), expected))
+        untouched = torch.equal(torch.random.get_rng_state(), state)
+        yield SimpleNamespace(model=model, rng_untouched=untouched and torch.equal(torch.rand(3), expected))
 
 
 @pytest.fixture
@@ -126,6 +128,40 @@ def test_classifier_is_cached_on_disk_and_in_memory(classifier):
 
 def test_classifier_training_leaves_global_rng_alone(trained):
     assert trained.rng_untouched
+
+
+def test_classifier_training_neither_reseeds_nor_reads_the_global_rng(monkeypatch):
+    # Another thread drawing from torch's global RNG while the classifier trains (a session
+    # building its networks) must not see the RNG reseeded, nor change the classifier.
+    seen = []
+    junk = metrics._junk
+
+    def busy_neighbour(*args, **kwargs):
+        seen.append(torch.random.get_rng_state())
+        torch.rand(100)                      # the neighbour's draw, between two epochs
+        return junk(*args, **kwargs)
+
+    quiet = metrics._train_classifier(epochs=2)
+    torch.manual_seed(7)
+    before = torch.random.get_rng_state()
+    monkeypatch.setattr(metrics, "_junk", busy_neighbour)
+    busy = metrics._train_classifier(epochs=2)
+    assert torch.equal(seen[0], before)
+    for a, b in zip(quiet.state_dict().values(), busy.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_digit_quality_runs_the_classifier_in_chunks(classifier, digits16, monkeypatch):
+    rows = []
+    monkeypatch.setattr(metrics, "digit_classifier", lambda: lambda x: (rows.append(len(x)), classifier(x))[1])
+    images = np.concatenate([digits16, digits16[:203]])               # 2000 images
+    chunked = digit_quality(images, digits16)
+    assert max(rows) <= 256 and sum(rows) == len(images) + len(digits16)
+    monkeypatch.setattr(metrics, "EVAL_CHUNK", 10**6)                 # one pass, as before
+    whole = digit_quality(images, digits16)
+    assert chunked["classes_covered"] == whole["classes_covered"]
+    assert chunked["class_entropy"] == pytest.approx(whole["class_entropy"], abs=1e-6)
+    assert chunked["fd"] == pytest.approx(whole["fd"], rel=1e-6, abs=1e-6)
 
 
 def test_real_digits_cover_all_classes(classifier, digits16):
