@@ -11,7 +11,7 @@ from playground.ui.app import build_app, limit_malloc_arenas, max_runs_from_env
 from playground.ui.uploads import MAX_UPLOAD_BYTES
 
 # One torch thread per process: these small models are fastest that way, and two threads
-# collapse 10-20x as soon as another run competes for the 2 cores (bench/RESULTS.md).
+# collapse 50-100x as soon as another run competes for the 2 cores (bench/RESULTS.md).
 set_threads(1)
 # Few malloc arenas: a long-running server with a thread per run otherwise creeps in memory.
 limit_malloc_arenas()

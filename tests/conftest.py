@@ -1,5 +1,5 @@
 """Suite-wide settings: one torch thread (small models are fastest that way, and two test
-processes on 2 cores otherwise slow each other 10x), and a private cache directory."""
+processes on 2 cores otherwise slow each other 50-100x, bench/RESULTS.md), and a private cache directory."""
 import os
 
 import pytest

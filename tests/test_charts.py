@@ -274,7 +274,8 @@ def median_ms(build, repeats=15):
     return statistics.median(times)
 
 
-def test_build_and_serialise_fit_a_2hz_tick(capsys):
+def test_every_tick_figure_stays_within_its_payload(capsys):
+    """Build cost is printed (bench tick_cost measures it); the payload a tick sends is asserted."""
     c = curves()
     evals = [{"step": 500 * i, "modes_covered": 8, "modes_total": 8, "high_quality": 0.8, "js": 0.1}
              for i in range(100)]
@@ -285,5 +286,4 @@ def test_build_and_serialise_fit_a_2hz_tick(capsys):
     sizes = {name: len(build().to_json()) for name, build in cases.items()}
     with capsys.disabled():
         print("\n" + "  ".join(f"{n}: {timings[n]:.1f} ms / {sizes[n] / 1000:.1f} KB" for n in cases))
-    # Generous bounds (shared CI machines); the point is "ms, not a noticeable share of 500 ms".
-    assert all(ms < 100 for ms in timings.values())
+    assert all(size < 60_000 for size in sizes.values()), sizes

@@ -1,4 +1,4 @@
-"""The headless CLI (DESIGN.md, "Contract: headless CLI"): end-to-end runs in a subprocess, the
+"""The headless CLI (docs/ARCHITECTURE.md, "the CLI"): end-to-end runs in a subprocess, the
 files they write, and bad input that exits 2 with one line instead of a traceback.
 
 Each subprocess pays for importing torch (seconds), so only two run (the end-to-end ring run and

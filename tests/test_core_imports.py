@@ -1,4 +1,4 @@
-"""The core (everything below the UI line in DESIGN.md) imports neither gradio nor plotly and
+"""The core (everything below the session layer, docs/ARCHITECTURE.md) imports neither gradio nor plotly and
 starts no thread. Checked in a fresh interpreter where both libraries cannot be imported."""
 import json
 import os

@@ -4,6 +4,7 @@ import threading
 import time
 
 import pytest
+import torch
 
 from browser_helpers import trainer_threads
 from playground.config import ConfigError, TrainConfig
@@ -139,8 +140,7 @@ def test_stop_ends_the_thread_for_good(session):
 
 def test_divergence_pauses_and_restore_recovers(session):
     session.step()
-    with session._step_lock:
-        next(session.trainer.generator.parameters()).data.fill_(float("inf"))
+    session.with_trainer(lambda t: next(t.generator.parameters()).data.fill_(float("inf")))
     session.start()
     assert wait_for(lambda: session.snapshot().state == "diverged")
     assert wait_for(lambda: trainer_threads() == 0)
@@ -291,3 +291,16 @@ def test_the_app_run_equals_the_cli_run_step_for_step(tmp_path, spectral):
         assert s.run.history.columns() == cli_run["columns"]
     finally:
         s.stop()
+
+
+def test_a_render_leaves_a_spectral_normed_discriminator_unchanged():
+    """The field view runs D in eval mode: no power iteration, no BatchNorm statistics."""
+    from playground.field import field_view
+    from playground.trainer import Trainer
+    trainer = Trainer(TINY.replace(spectral_norm=True, device="cpu"))
+    trainer.step()
+    before = {k: v.clone() for k, v in trainer.discriminator.state_dict().items()}
+    field_view(trainer, trainer.sample(64), 3.0)
+    after = trainer.discriminator.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert trainer.discriminator.training                  # and it is back in training mode

@@ -138,8 +138,8 @@ class LatentHandlers:
         return (f"Loaded {Path(upload).name}: {config.arch} generator for {config.dataset}, "
                 f"z_dim {config.z_dim}.", "upload")
 
-    def random_seeds(self) -> tuple[int, int]:
-        return random.randrange(10_000), random.randrange(10_000)
+    def random_seeds(self) -> tuple[str, str]:
+        return str(random.randrange(10_000)), str(random.randrange(10_000))
 
     def interpolate(self, request: gr.Request, source: str, upload: str | None, seed_a, seed_b,
                     frames, method: str) -> tuple:
@@ -207,8 +207,10 @@ def build_latent_tab(handlers: LatentHandlers) -> None:
         upload = gr.File(label="Checkpoint (.safetensors)", file_types=[".safetensors"],
                          type="filepath", height=120, elem_id="checkpoint_upload")
     with gr.Row():
-        seed_a = gr.Number(1, label="Seed A", precision=0, elem_id="seed_a")
-        seed_b = gr.Number(2, label="Seed B", precision=0, elem_id="seed_b")
+        # Text boxes, not gr.Number: Gradio would refuse text or NaN with a generic error
+        # before _whole() can name the field.
+        seed_a = gr.Textbox("1", label="Seed A", max_lines=1, elem_id="seed_a")
+        seed_b = gr.Textbox("2", label="Seed B", max_lines=1, elem_id="seed_b")
         shuffle = gr.Button("Random seeds", elem_id="random_seeds")
         frames = gr.Slider(MIN_FRAMES, MAX_FRAMES, value=8, step=1, label="Frames",
                            elem_id="frames")
