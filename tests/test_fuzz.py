@@ -16,7 +16,7 @@ import pytest
 from playground.config import ConfigError, TrainConfig, coerce
 from playground.registry import SessionRegistry
 from playground.ui.controls import KEYS, values_from_config
-from playground.ui.latent_tab import LatentHandlers
+from playground.ui.latent_handlers import LatentHandlers
 from playground.ui.train_handlers import TrainHandlers
 from playground.ui.visitors import Visitors
 from playground.ui.wording import label
@@ -27,6 +27,27 @@ JUNK = [math.nan, math.inf, -math.inf, -1, -1e-3, 0, 0.0, 10**12, 2**63, 1e308, 
         " ", None, "NaN", "1e-3", "0x10", True, False, [], {}, "ring; rm -rf /", "../../etc/passwd",
         "mlp", "dcgan", "hinge", "bogus", 3.5, 7, 1, 2, 0.5, "😀", "1" * 400]
 TRAIN_EVENTS = ("update", "start", "step", "d_step", "g_step", "reset")
+
+def walk(latent, req, source, upload, seed_a, seed_b, frames, method) -> tuple:
+    """(message, strip, path, gif) of a Latent-tab walk, through the dict handler."""
+    out = latent.interpolate(req, {"latent_source": source, "checkpoint_upload": upload,
+                                   "seed_a": seed_a, "seed_b": seed_b, "frames": frames,
+                                   "method": method})
+    return (out["latent_message"], out.get("latent_strip_image"), out.get("latent_path"),
+            out.get("latent_gif"))
+
+
+def check(latent, req, upload) -> tuple:
+    out = latent.check_upload(req, {"checkpoint_upload": upload})
+    return out["latent_message"], out["latent_source"]
+
+
+def slide(latent, req, source, upload, seed_a, *dims) -> tuple:
+    values = {"latent_source": source, "checkpoint_upload": upload, "seed_a": seed_a,
+              **{f"z{i + 1}": d for i, d in enumerate(dims)}}
+    out = latent.slide(req, values)
+    return out["latent_message"], out.get("latent_sample"), out.get("latent_sample_plot")
+
 
 
 def is_valid(key: str, value) -> bool:
@@ -76,12 +97,12 @@ def test_fuzz_every_handler(app):
         elif kind < 0.93:
             source = rng.choice(["session", "upload", "bogus", None, ""])
             upload = rng.choice([None, "", "/etc/passwd", "x.safetensors", "../../a.safetensors"])
-            out = latent.interpolate(request, source, upload, rng.choice(JUNK), rng.choice(JUNK),
+            out = walk(latent, request, source, upload, rng.choice(JUNK), rng.choice(JUNK),
                                      rng.choice(JUNK), rng.choice(JUNK + ["lerp", "slerp"]))
             assert isinstance(out[0], str)
         else:
             dims = [rng.choice(JUNK) for _ in range(4)]
-            out = latent.slide(request, rng.choice(["session", "upload"]), None, rng.choice(JUNK), *dims)
+            out = slide(latent, request, rng.choice(["session", "upload"]), None, rng.choice(JUNK), *dims)
             assert isinstance(out[0], str)
         tried += 1
         registry.get("fuzz").snapshot()                       # readable after every input

@@ -21,13 +21,34 @@ from playground.config import TrainConfig, get_preset
 from playground.registry import SessionRegistry
 from playground.ui import tick as page_tick
 from playground.ui.controls import values_from_config
-from playground.ui.latent_tab import NO_MODEL, LatentHandlers
+from playground.ui.latent_handlers import NO_MODEL, LatentHandlers
 from playground.ui.train_handlers import TrainHandlers
 from playground.ui.visitors import Visitors
 from playground.ui.wording import ALL_WELL, BEFORE_RUN
 
 TINY = TrainConfig(width=16, depth=2, batch_size=32, seed=3)
 TINY_DIGITS = TrainConfig(dataset="digits", image_size=8, width=16, depth=2, batch_size=32, z_dim=8)
+
+def walk(latent, req, source, upload, seed_a, seed_b, frames, method) -> tuple:
+    """(message, strip, path, gif) of a Latent-tab walk, through the dict handler."""
+    out = latent.interpolate(req, {"latent_source": source, "checkpoint_upload": upload,
+                                   "seed_a": seed_a, "seed_b": seed_b, "frames": frames,
+                                   "method": method})
+    return (out["latent_message"], out.get("latent_strip_image"), out.get("latent_path"),
+            out.get("latent_gif"))
+
+
+def check(latent, req, upload) -> tuple:
+    out = latent.check_upload(req, {"checkpoint_upload": upload})
+    return out["latent_message"], out["latent_source"]
+
+
+def slide(latent, req, source, upload, seed_a, *dims) -> tuple:
+    values = {"latent_source": source, "checkpoint_upload": upload, "seed_a": seed_a,
+              **{f"z{i + 1}": d for i, d in enumerate(dims)}}
+    out = latent.slide(req, values)
+    return out["latent_message"], out.get("latent_sample"), out.get("latent_sample_plot")
+
 
 
 @pytest.fixture
@@ -196,31 +217,40 @@ def test_restore_is_offered_only_after_a_divergence(ui):
 def test_latent_walk_needs_a_model_then_gives_a_strip_and_a_gif(ui):
     train, latent, request = ui
     req = request()
-    message, *_ = latent.interpolate(req, "session", None, 1, 2, 6, "slerp")
+    message, *_ = walk(latent, req, "session", None, 1, 2, 6, "slerp")
     assert message.endswith(NO_MODEL)
     for _ in range(3):
         assert "done" in train.step(req, values(TINY_DIGITS))["message"]
-    message, strip, path, gif = latent.interpolate(req, "session", None, 1, 2, 6, "slerp")
+    message, strip, path, gif = walk(latent, req, "session", None, 1, 2, 6, "slerp")
     picture = unwrap(strip)
     assert isinstance(picture, Image.Image) and picture.width > 5 * picture.height
     assert path == {"__type__": "update", "visible": False}
+    assert picture.width < 9 * picture.height                 # 6 frames: one row, each legible
     with Image.open(gif) as animation:
         assert animation.n_frames == 6
-    assert "seed_a" in latent.interpolate(req, "session", None, None, 2, 6, "lerp")[0]
-    assert "frames" in latent.interpolate(req, "session", None, 1, 2, 99, "lerp")[0]
-    message, one, _ = latent.slide(req, "session", None, 1, 0.5, -1.0, 0, 0)
+    assert "Seed A" in walk(latent, req, "session", None, None, 2, 6, "lerp")[0]
+    assert "Frames" in walk(latent, req, "session", None, 1, 2, 99, "lerp")[0]
+    message, strip, _, _ = walk(latent, req, "session", None, 1, 2, 32, "lerp")
+    assert unwrap(strip).height > 3 * unwrap(strip).width / 8 * 0.9   # 32 frames wrap into 4 rows
+    message, one, _ = slide(latent, req, "session", None, 1, 0.5, -1.0, 0, 0)
     assert isinstance(unwrap(one), Image.Image) and "z1=+0.50" in message
+    shown = latent.show_dims(req, {"latent_source": "session"})
+    assert [shown[f"z{i}"]["visible"] for i in range(1, 9)] == [True] * 8   # z_dim 8: 8 sliders
 
 
 def test_latent_walk_on_points_draws_the_path(ui):
     train, latent, request = ui
     req = request()
     train.step(req, values(TINY))
-    message, strip, path, gif = latent.interpolate(req, "session", None, 4, 5, 7, "lerp")
+    message, strip, path, gif = walk(latent, req, "session", None, 4, 5, 7, "lerp")
     figure = unwrap(path)
     assert isinstance(figure, go.Figure) and path["visible"] is True
     assert [t.name for t in figure.data[:2]] == ["real data", "generated"]
     assert len(figure.data[1].x) == 7
+    flat = request("flat")
+    train.step(flat, values(TINY.replace(z_dim=2)))
+    shown = latent.show_dims(flat, {"latent_source": "session"})
+    assert [shown[f"z{i}"]["visible"] for i in range(1, 9)] == [True, True] + [False] * 6  # z_dim 2
     with Image.open(gif) as animation:
         assert animation.n_frames == 7
 
@@ -230,14 +260,14 @@ def test_garbage_checkpoint_gets_a_clear_message(ui, tmp_path):
     req = request()
     garbage = tmp_path / "model.safetensors"
     garbage.write_bytes(b"\x00not a checkpoint at all" * 10)
-    message, source = latent.check_upload(req, str(garbage))
+    message, source = check(latent, req, str(garbage))
     assert "model.safetensors" in message and "safetensors" in message and source == "session"
-    message, *_ = latent.interpolate(req, "upload", str(garbage), 1, 2, 4, "slerp")
+    message, *_ = walk(latent, req, "upload", str(garbage), 1, 2, 4, "slerp")
     assert message.startswith("⚠️") and "model.safetensors" in message
     pickle = tmp_path / "model.pt"
     pickle.write_bytes(b"whatever")
-    assert "only .safetensors" in latent.check_upload(req, str(pickle))[0]
-    assert "Upload" in latent.interpolate(req, "upload", None, 1, 2, 4, "slerp")[0]
+    assert "only .safetensors" in check(latent, req, str(pickle))[0]
+    assert "Upload" in walk(latent, req, "upload", None, 1, 2, 4, "slerp")[0]
 
 
 def test_downloads_carry_no_secret_and_replace_each_other(ui):
@@ -267,8 +297,8 @@ def test_downloads_carry_no_secret_and_replace_each_other(ui):
     assert {Path(p).parent for p in again["downloads"]} == {folder} == {Path(p).parent for p in out["downloads"]}
     assert sorted(p.name for p in folder.iterdir()) == sorted(by_name)
     # The file is also what the Latent space tab accepts.
-    assert "Loaded" in latent.check_upload(req, by_name["generator.safetensors"])[0]
-    message, _, path, _ = latent.interpolate(req, "upload", by_name["generator.safetensors"], 1, 2, 3, "lerp")
+    assert "Loaded" in check(latent, req, by_name["generator.safetensors"])[0]
+    message, _, path, _ = walk(latent, req, "upload", by_name["generator.safetensors"], 1, 2, 3, "lerp")
     assert isinstance(unwrap(path), go.Figure), message
     train.close(req)
     assert not folder.exists()                       # the tab closed: its folder went with it
@@ -282,12 +312,12 @@ def test_an_uploaded_checkpoint_outlives_its_file(ui, tmp_path):
     files = train.export(req, {})["downloads"]
     upload = tmp_path / "generator.safetensors"
     upload.write_bytes(open(next(f for f in files if f.endswith(".safetensors")), "rb").read())
-    assert "Loaded" in latent.check_upload(req, str(upload))[0]
+    assert "Loaded" in check(latent, req, str(upload))[0]
     upload.unlink()                                   # delete_cache removed it
-    message, _, path, _ = latent.interpolate(req, "upload", str(upload), 1, 2, 3, "lerp")
+    message, _, path, _ = walk(latent, req, "upload", str(upload), 1, 2, 3, "lerp")
     assert isinstance(unwrap(path), go.Figure), message
     gone = tmp_path / "other.safetensors"            # never loaded, and not there: say so
-    assert "upload it again" in latent.check_upload(req, str(gone))[0]
+    assert "upload it again" in check(latent, req, str(gone))[0]
 
 
 @pytest.mark.parametrize("preset", ["ring_stable", "digits_dcgan"])

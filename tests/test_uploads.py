@@ -19,9 +19,30 @@ from playground.config import ConfigError, TrainConfig
 from playground.data import DataError, make_dataset
 from playground.registry import SessionRegistry
 from playground.ui import uploads
-from playground.ui.latent_tab import LatentHandlers
+from playground.ui.latent_handlers import LatentHandlers
 from playground.ui.visitors import Visitors
 from playground.ui.uploads import UploadError, read_config, stage_images
+
+def walk(latent, req, source, upload, seed_a, seed_b, frames, method) -> tuple:
+    """(message, strip, path, gif) of a Latent-tab walk, through the dict handler."""
+    out = latent.interpolate(req, {"latent_source": source, "checkpoint_upload": upload,
+                                   "seed_a": seed_a, "seed_b": seed_b, "frames": frames,
+                                   "method": method})
+    return (out["latent_message"], out.get("latent_strip_image"), out.get("latent_path"),
+            out.get("latent_gif"))
+
+
+def check(latent, req, upload) -> tuple:
+    out = latent.check_upload(req, {"checkpoint_upload": upload})
+    return out["latent_message"], out["latent_source"]
+
+
+def slide(latent, req, source, upload, seed_a, *dims) -> tuple:
+    values = {"latent_source": source, "checkpoint_upload": upload, "seed_a": seed_a,
+              **{f"z{i + 1}": d for i, d in enumerate(dims)}}
+    out = latent.slide(req, values)
+    return out["latent_message"], out.get("latent_sample"), out.get("latent_sample_plot")
+
 
 
 def png(path: Path, colour=(200, 30, 30)) -> Path:
@@ -44,7 +65,7 @@ def test_disguised_pickle_checkpoint_is_refused_and_never_run(tmp_path):
     fake = tmp_path / "model.safetensors"
     fake.write_bytes(pickle.dumps(Boom(marker)))
     latent = LatentHandlers(SessionRegistry(), Visitors())
-    message, source = latent.check_upload(SimpleNamespace(session_hash="v"), str(fake))
+    message, source = check(latent, SimpleNamespace(session_hash="v"), str(fake))
     assert "not a safetensors checkpoint" in message and source == "session"
     assert not marker.exists()
 
@@ -52,7 +73,7 @@ def test_disguised_pickle_checkpoint_is_refused_and_never_run(tmp_path):
 def test_pickle_with_another_suffix_is_refused(tmp_path):
     fake = tmp_path / "model.pt"
     fake.write_bytes(pickle.dumps({"weights": 1}))
-    message, _ = LatentHandlers(SessionRegistry(), Visitors()).check_upload(SimpleNamespace(session_hash="v"), str(fake))
+    message, _ = check(LatentHandlers(SessionRegistry(), Visitors()), SimpleNamespace(session_hash="v"), str(fake))
     assert "only .safetensors" in message
 
 

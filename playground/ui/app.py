@@ -19,7 +19,8 @@ from ..config import get_preset
 from ..registry import SessionRegistry
 from .exports import KEEP_FILES_S
 from .dirac_tab import build_dirac_tab
-from .latent_tab import LatentHandlers, build_latent_tab
+from .latent_handlers import LatentHandlers
+from .latent_tab import build_latent_tab
 from .train_handlers import TrainHandlers
 from .train_tab import DEFAULT_PRESET, TICK_S, build_train_tab
 from .visitors import Visitors
@@ -107,8 +108,8 @@ def build_app(registry: SessionRegistry | None = None) -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("Train", id="train"):
                 demo.train_page = build_train_tab(train, timer)
-            with gr.Tab("Latent space", id="latent"):
-                build_latent_tab(latent)
+            with gr.Tab("Latent space", id="latent") as latent_tab:
+                demo.latent_page = build_latent_tab(latent, latent_tab)
             with gr.Tab("Dirac-GAN", id="dirac"):
                 build_dirac_tab()
         demo.unload(close_session)
