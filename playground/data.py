@@ -8,35 +8,31 @@ in different threads never share (or disturb) one global RNG.
 Image data is resized once to `config.image_size` and held in memory as uint8, turned into a
 float batch in [-1, 1] only when sampled: CIFAR-10 is 150 MB that way instead of 600 MB of
 float32, and sampling a batch is one index and one multiply.
+
+A visitor's own images (dataset="folder": a directory or a .zip) are untrusted bytes, read by
+ingest.py under its caps; this module only turns the pixels it returns into a Dataset.
 """
 from __future__ import annotations
 
 import functools
-import io
 import math
 import os
-import zipfile
+import re
+import socket
+import urllib.error
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from playground.config import DATASET_CHOICES, IMAGE_SIZES, TrainConfig
-
-# --- limits for user data (a Space is shared: one upload must not exhaust it) --------------
-MAX_IMAGES = 20_000                  # images read from a folder or zip (245 MB as 64x64 RGB)
-MAX_UNZIPPED_BYTES = 200 * 2**20     # total uncompressed bytes read from one zip
-MAX_IMAGE_PIXELS = 32 * 2**20        # pixels decoded for one image (~100 MB as RGB)
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+# DataError and the upload caps are ingest.py's; named here too, where callers have found them.
+from playground.ingest import IMAGE_EXTENSIONS, MAX_IMAGES, DataError, read_images  # noqa: F401
 
 MODE_STD = 0.05                      # std of each Gaussian of ring and grid (toy-GAN literature)
-
-
-class DataError(ValueError):
-    """Data that cannot be had (offline download, empty folder, unsafe zip); user-facing message."""
 
 
 @dataclass
@@ -198,10 +194,31 @@ def _data_root(config: TrainConfig) -> Path:
     return Path(os.environ.get("GAN_PLAYGROUND_CACHE") or "~/.cache/gan_playground").expanduser()
 
 
+# Messages reach visitors: plain words, the UI's name of the offline choice, no server path.
+OFFLINE_CHOICE = "digits (8×8 scans, offline)"       # the label the dataset menu shows
+_TITLES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10"}
+_NETWORK_ERRORS = (urllib.error.URLError, socket.gaierror, ConnectionError, TimeoutError)
+_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][^\s'\"\\/]+)+")
+
+
 def _reason(err: Exception) -> str:
-    """The error's type and last line: torchvision's multi-line messages end with the cause."""
+    """The error's type and last line (torchvision's multi-line messages end with the cause),
+    every path in it cut to its base name."""
     lines = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {lines[-1].strip()}" if lines else type(err).__name__
+    text = f"{type(err).__name__}: {lines[-1].strip()}" if lines else type(err).__name__
+    return _PATH.sub(lambda found: Path(found.group()).name, text)
+
+
+def _is_offline(err: BaseException) -> bool:
+    """Whether a download failed for want of a network. torchvision raises the URLError itself
+    (CIFAR-10) or a RuntimeError that quotes it, per mirror (MNIST)."""
+    for _ in range(8):            # the cause chain; bounded, chains can loop
+        if err is None:
+            return False
+        if isinstance(err, _NETWORK_ERRORS) or "urlopen error" in str(err):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
 
 
 def _torchvision_images(key: str, class_name: str, config: TrainConfig) -> Dataset:
@@ -209,21 +226,22 @@ def _torchvision_images(key: str, class_name: str, config: TrainConfig) -> Datas
     import torchvision.datasets   # imported here: point-data users never pay for it
 
     dataset_class = getattr(torchvision.datasets, class_name)
-    root = _data_root(config)
+    root, title = _data_root(config), _TITLES[key]
     try:
         found = dataset_class(str(root), train=True, download=False)
     except RuntimeError:          # torchvision's "Dataset not found": fetch it below
         found = None
     except Exception as err:      # files there but unreadable (truncated, wrong format)
-        raise DataError(f"dataset={key!r}: the files in {root} cannot be read ({_reason(err)}); "
-                        f"delete them to download again, or use dataset='digits'") from err
+        raise DataError(f"{title}'s downloaded files cannot be read ({_reason(err)}). Delete them "
+                        f"from the download cache to download again, or choose “{OFFLINE_CHOICE}”.") from err
     if found is None:
         try:
             found = dataset_class(str(root), train=True, download=True)
-        except Exception as err:  # offline (URLError), bad checksum, disk full ...: one message
-            raise DataError(f"dataset={key!r} is not in {root} and could not be downloaded "
-                            f"({_reason(err)}). Use dataset='digits', which works offline, "
-                            f"or put the files in data_root.") from err
+        except Exception as err:  # offline (URLError), bad checksum, disk full ...
+            why = ("this server cannot reach the internet" if _is_offline(err)
+                   else f"the download failed ({_reason(err)})")
+            raise DataError(f"{title} needs a one-time download, and {why}. "
+                            f"Choose “{OFFLINE_CHOICE}” instead.") from err
     data = torch.as_tensor(found.data)
     # MNIST-family data is (N, H, W); CIFAR-10 is numpy (N, H, W, C).
     images = data.unsqueeze(1) if data.ndim == 3 else data.permute(0, 3, 1, 2)
@@ -242,119 +260,13 @@ def _cifar10(config: TrainConfig) -> Dataset:
     return _torchvision_images("cifar10", "CIFAR10", config)
 
 
-# --- user images: a folder or a zip ----------------------------------------------------------
+# --- user images: a folder or a zip (read by ingest.py: untrusted bytes, hard caps) ---------
 
 def _folder(config: TrainConfig) -> Dataset:
     if not config.data_path:
         raise DataError("data_path is required for dataset='folder': a directory or a .zip of images")
-    path = Path(config.data_path).expanduser()
-    if not path.exists():
-        raise DataError(f"data_path={config.data_path!r} does not exist")
-    if path.is_dir():
-        sources = _directory_sources(path)
-    elif path.is_file() and zipfile.is_zipfile(path):
-        sources = _zip_sources(path)
-    else:
-        raise DataError(f"data_path={config.data_path!r} is neither a directory nor a .zip file")
-    images, skipped = _decode_all(sources, config.image_size)
-    if images is None:
-        raise DataError(f"no readable images in {config.data_path} ({skipped} skipped)")
+    images, skipped = read_images(Path(config.data_path).expanduser(), config.image_size)
     return _held_images("folder", images, skipped=skipped)
-
-
-def _is_image_name(name: str) -> bool:
-    # Hidden files and macOS resource forks (__MACOSX/._x.png) are not pictures.
-    parts = name.replace("\\", "/").split("/")
-    hidden = any(p.startswith(".") or p == "__MACOSX" for p in parts)
-    return not hidden and name.lower().endswith(IMAGE_EXTENSIONS)
-
-
-def _directory_sources(root: Path) -> list[Path]:
-    """Image files under `root` (recursively), sorted so that a run is repeatable."""
-    files = sorted(p for p in root.rglob("*")
-                   if p.is_file() and _is_image_name(str(p.relative_to(root))))
-    if len(files) > MAX_IMAGES:
-        raise DataError(f"{root} holds {len(files)} images; at most {MAX_IMAGES} are allowed")
-    return files
-
-
-def _zip_sources(path: Path) -> Iterator[io.BytesIO | None]:
-    """The image entries of a zip, read into memory (never extracted) after safety checks.
-
-    Yields None for an entry that cannot be read (corrupt, encrypted); it counts as skipped.
-    """
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as err:
-        raise DataError(f"{path.name} is not a readable zip file ({err})") from err
-    with archive:
-        entries = [e for e in archive.infolist() if not e.is_dir()]
-        for entry in entries:
-            # Zip slip: nothing is written to disk here, but an archive that names paths
-            # outside itself is hostile or broken, so it is refused rather than half-read.
-            name = entry.filename.replace("\\", "/")
-            if name.startswith("/") or ".." in name.split("/") or name[1:2] == ":":
-                raise DataError(f"refusing {path.name}: entry {entry.filename!r} points outside "
-                                f"the archive (absolute path or '..')")
-        if len(entries) > MAX_IMAGES:
-            raise DataError(f"refusing {path.name}: {len(entries)} entries, at most {MAX_IMAGES}")
-        declared = sum(e.file_size for e in entries)
-        if declared > MAX_UNZIPPED_BYTES:
-            raise DataError(f"refusing {path.name}: {declared / 2**20:.0f} MB uncompressed, "
-                            f"at most {MAX_UNZIPPED_BYTES / 2**20:.0f} MB")
-        # Counted again while reading: declared sizes can lie. (Python's zipfile also stops at
-        # the declared size and then fails the CRC check, so a liar ends up skipped.)
-        budget = MAX_UNZIPPED_BYTES
-        for entry in entries:
-            if not _is_image_name(entry.filename):
-                continue
-            try:
-                with archive.open(entry) as stream:
-                    data = stream.read(budget + 1)
-            except Exception:         # bad CRC, encrypted, unsupported compression ...
-                yield None
-                continue
-            budget -= len(data)
-            if budget < 0:
-                raise DataError(f"refusing {path.name}: more than "
-                                f"{MAX_UNZIPPED_BYTES / 2**20:.0f} MB uncompressed")
-            yield io.BytesIO(data)
-
-
-def _decode(source: Path | io.BytesIO | None, size: int) -> np.ndarray | None:
-    """One image centre-cropped and resized to a (3, size, size) uint8 array; None if unreadable."""
-    from PIL import Image, ImageOps
-
-    if source is None:
-        return None
-    try:
-        with Image.open(source) as image:
-            image.draft(image.mode, (size, size))   # JPEG: decode at a reduced scale, cheaply
-            if image.width * image.height > MAX_IMAGE_PIXELS:
-                return None                         # decompression bomb or just far too big
-            square = ImageOps.fit(image.convert("RGB"), (size, size), Image.Resampling.LANCZOS)
-            return np.asarray(square, dtype=np.uint8).transpose(2, 0, 1)
-    except Exception:   # PIL raises many types (OSError, SyntaxError, ValueError, bomb errors)
-        return None
-
-
-def _decode_all(sources: Iterable[Path | io.BytesIO | None], size: int) -> tuple[torch.Tensor | None, int]:
-    """(uint8 images (N, C, size, size) or None if none were readable, number skipped).
-
-    C is 3 if any image has colour, else 1: a folder of grey scans trains a 1-channel model.
-    """
-    arrays, skipped = [], 0
-    for source in sources:
-        array = _decode(source, size)
-        if array is None:
-            skipped += 1
-        else:
-            arrays.append(array)
-    if not arrays:
-        return None, skipped
-    images = torch.from_numpy(np.stack(arrays))                     # (N, 3, S, S)
-    grey = bool((images[:, :1] == images[:, 1:]).all())
-    return (images[:, :1].clone() if grey else images), skipped
 
 
 # --- the registry -----------------------------------------------------------------------------

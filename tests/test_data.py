@@ -7,6 +7,7 @@ import io
 import pickle
 import socket
 import struct
+import tracemalloc
 import zipfile
 
 import numpy as np
@@ -14,7 +15,7 @@ import pytest
 import torch
 from PIL import Image
 
-from playground import data
+from playground import data, ingest
 from playground.config import DATASET_CHOICES, POINT_DATASETS, TrainConfig
 from playground.data import DATASETS, DataError, make_dataset
 
@@ -123,8 +124,22 @@ def test_offline_download_is_a_clear_error(tmp_path, monkeypatch, key):
     def offline(*args, **kwargs):
         raise socket.gaierror(-2, "Name or service not known")
     monkeypatch.setattr(socket, "getaddrinfo", offline)
-    with pytest.raises(DataError, match="could not be downloaded.*digits"):
+    with pytest.raises(DataError) as err:
         make_dataset(TrainConfig(dataset=key, data_root=str(tmp_path)))
+    name = {"mnist": "MNIST", "cifar10": "CIFAR-10"}[key]
+    assert str(err.value) == (f"{name} needs a one-time download, and this server cannot reach "
+                              "the internet. Choose “digits (8×8 scans, offline)” instead.")
+
+
+def test_unreadable_download_cache_names_no_server_path(tmp_path):
+    folder = tmp_path / "MNIST" / "raw"
+    folder.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (folder / name).write_bytes(b"\0\0\x08\x03 truncated")   # right names, broken files
+    with pytest.raises(DataError, match="cannot be read") as err:
+        make_dataset(TrainConfig(dataset="mnist", data_root=str(tmp_path)))
+    assert str(tmp_path) not in str(err.value) and "digits" in str(err.value)
 
 
 # --- user images: folder and zip ----------------------------------------------------------------
@@ -180,7 +195,7 @@ def test_zip_slip_is_refused(tmp_path, name):
 
 
 def test_zip_bomb_is_refused_before_reading(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "MAX_UNZIPPED_BYTES", 2 * 2**20)
+    monkeypatch.setattr(ingest, "MAX_UNZIPPED_BYTES", 2 * 2**20)
     path = tmp_path / "bomb.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         with archive.open("bomb.png", "w") as entry:          # 16 MB of zeros, ~16 kB on disk
@@ -201,14 +216,14 @@ def test_zip_that_lies_about_its_size_is_not_read_past_it(tmp_path):
 
 
 def test_too_many_zip_entries_are_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "MAX_IMAGES", 2)
+    monkeypatch.setattr(ingest, "MAX_IMAGES", 2)
     archive = write_zip(tmp_path / "many.zip", {f"{i}.png": png_bytes() for i in range(3)})
     with pytest.raises(DataError, match="3 entries"):
         make_dataset(folder_config(archive))
 
 
 def test_oversized_image_is_skipped(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "MAX_IMAGE_PIXELS", 200)       # a decompression bomb, in miniature
+    monkeypatch.setattr(ingest, "MAX_IMAGE_PIXELS", 200)       # a decompression bomb, in miniature
     (tmp_path / "small.png").write_bytes(png_bytes(size=(10, 10)))
     (tmp_path / "huge.png").write_bytes(png_bytes(size=(40, 40)))
     dataset = make_dataset(folder_config(tmp_path))
@@ -228,3 +243,52 @@ def test_folder_errors_are_clear(tmp_path):
     (tmp_path / "bad.png").rename(tmp_path / "bad.zip")
     with pytest.raises(DataError, match="neither a directory nor a .zip"):
         make_dataset(folder_config(tmp_path / "bad.zip"))
+
+
+def inflated_peak(config):
+    """(the DataError make_dataset raised, peak bytes of Python allocations while it ran)."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError) as err:
+            make_dataset(config)
+        return err.value, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_zip_entry_is_cut_at_its_cap_while_inflating(tmp_path):
+    path = tmp_path / "big.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("big.png", "w") as entry:          # 128 MB of zeros, honestly declared
+            for _ in range(128):
+                entry.write(bytes(2**20))
+    assert path.stat().st_size < 1 << 20
+    err, peak = inflated_peak(folder_config(path))
+    assert "(1 skipped)" in str(err)                         # too big for one image: skipped
+    assert peak < ingest.MAX_ENTRY_BYTES + 8 * ingest.READ_CHUNK   # never the whole 128 MB
+
+
+def test_zip_header_that_lies_small_is_never_read_past_it(tmp_path):
+    path = write_zip(tmp_path / "liar.zip", {"liar.png": bytes(64 * 2**20)})
+    raw = bytearray(path.read_bytes())
+    local, central = raw.index(b"PK\x03\x04"), raw.index(b"PK\x01\x02")
+    raw[local + 22:local + 26] = struct.pack("<I", 100)       # both headers: 100 bytes, hold 64 MB
+    raw[central + 24:central + 28] = struct.pack("<I", 100)
+    path.write_bytes(bytes(raw))
+    err, peak = inflated_peak(folder_config(path))
+    assert "(1 skipped)" in str(err) and peak < 8 * 2**20
+
+
+@pytest.mark.parametrize("layout", ["missing", "not-zip", "empty", "too-many"])
+def test_folder_messages_name_no_server_path(tmp_path, monkeypatch, layout):
+    target = tmp_path / "visitor-upload"
+    if layout == "not-zip":
+        target.write_bytes(b"junk")
+    elif layout in ("empty", "too-many"):
+        target.mkdir()
+        for i in range(3):
+            (target / f"{i}.png").write_bytes(png_bytes() if layout == "too-many" else b"junk")
+        monkeypatch.setattr(ingest, "MAX_IMAGES", 2)
+    with pytest.raises(DataError) as err:
+        make_dataset(folder_config(target))
+    assert str(tmp_path) not in str(err.value) and "visitor-upload" in str(err.value)
