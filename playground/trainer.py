@@ -122,20 +122,28 @@ class Trainer:
     def _noise(self, count: int) -> torch.Tensor:
         return torch.randn(count, self.config.z_dim, generator=self.noise_rng, device=self.device)
 
-    def d_update(self, keep_fake: bool = False) -> dict[str, torch.Tensor]:
+    def draw_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The next real batch (B, *shape) and latent batch (B, z_dim) from the run's own streams:
+        what d_update draws when it is not handed a batch (explain.py draws it to show it)."""
+        real = self._real_batch()
+        return real, self._noise(real.shape[0])
+
+    def d_update(self, keep_fake: bool = False,
+                 batch: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
         """One discriminator update; returns its statistics as 0-d tensors (no device sync).
 
         With keep_fake, the fakes are made with autograd on and returned under "fake", so the
         G update that follows can reuse them instead of running G again (as the DCGAN example
         does). G has not changed in between, so G's gradient through them is exact.
+        `batch` = (real, z) from draw_batch(); None draws it here (the same numbers either way).
         """
         ############################
         # (1) Update D: push D(x) up on real data and D(G(z)) down on fakes
         ############################
         cfg = self.config
-        real = self._real_batch()
+        real, z = self.draw_batch() if batch is None else batch
         with torch.set_grad_enabled(keep_fake):
-            kept = self.generator(self._noise(real.shape[0]))
+            kept = self.generator(z)
         real = add_instance_noise(real, cfg.instance_noise, self.noise_rng)
         fake = add_instance_noise(kept.detach(), cfg.instance_noise, self.noise_rng)
         if cfg.r1_gamma > 0:
@@ -194,6 +202,11 @@ class Trainer:
             values.update(self.d_update(keep_fake=g_steps > 0 and index == d_steps - 1))
         for _ in range(g_steps):
             values.update(self.g_update(values.pop("fake", None)))
+        return self.count_step(values)
+
+    def count_step(self, values: dict[str, torch.Tensor]) -> StepStats:
+        """Close a step made of d_update / g_update calls whose statistics are `values`, as
+        step() does: the step number, its StepStats, divergence, the last good weights."""
         self.step_count += 1
         previous = self.last_stats.to_dict() if self.last_stats else {}
         numbers = dict(zip(values, torch.stack(list(values.values())).tolist())) if values else {}
