@@ -232,8 +232,9 @@ def _torchvision_images(key: str, class_name: str, config: TrainConfig) -> Datas
     except RuntimeError:          # torchvision's "Dataset not found": fetch it below
         found = None
     except Exception as err:      # files there but unreadable (truncated, wrong format)
-        raise DataError(f"{title}'s downloaded files cannot be read ({_reason(err)}). Delete them "
-                        f"from the download cache to download again, or choose “{OFFLINE_CHOICE}”.") from err
+        raise DataError(f"{title}'s downloaded files cannot be read ({_reason(err)}). Delete "
+                        "them from the download cache to download again, or choose "
+                        f"“{OFFLINE_CHOICE}”.") from err
     if found is None:
         try:
             found = dataset_class(str(root), train=True, download=True)
