@@ -22,9 +22,12 @@ from tqdm import tqdm
 from .checkpoint import save_generator
 from .config import ConfigError, TrainConfig, get_preset, list_presets
 from .data import DataError
+from .film import FRAME_CAP, Film, write_timelapse
 from .pictures import image_grid, scatter
 from .run import EVAL_SAMPLES, Run
 from .run_log import RunLog
+from .snapshot import IMAGE_SAMPLES, POINT_SAMPLES
+from .sweep import add_sweep_parser, sweep_command
 from .trainer import set_threads
 
 N_SAMPLES = EVAL_SAMPLES  # samples.npy / real.npy: enough for the mode metrics
@@ -57,13 +60,17 @@ def build_config(args: argparse.Namespace) -> tuple[TrainConfig, int]:
     return config, steps
 
 
-def train(config: TrainConfig, steps: int, out: Path, quiet: bool = False) -> dict:
-    """Train for `steps` steps through the one Run loop and write the CLI's files into `out`."""
+def train(config: TrainConfig, steps: int, out: Path, quiet: bool = False,
+          timelapse: bool = False) -> dict:
+    """Train for `steps` steps through the one Run loop and write the CLI's files into `out`
+    (with timelapse.gif / timelapse.mp4 of the samples when `timelapse`)."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(config.to_json())
     started = time.perf_counter()
     run = Run(config)
     log = RunLog(run, out)
+    if timelapse:
+        record_film(run, steps)
     if not quiet:
         progress_bar(run, steps)
     try:
@@ -75,9 +82,24 @@ def train(config: TrainConfig, steps: int, out: Path, quiet: bool = False) -> di
               file=sys.stderr)
     wall = time.perf_counter() - started
     write_outputs(run, out)
+    if run.film is not None:
+        write_timelapse(run.film, out, run.real if run.trainer.dataset.kind == "points" else None)
     summary = run.summary(wall)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+def record_film(run: Run, steps: int) -> None:
+    """Offer the film a frame (the fixed latent batch's samples) about FRAME_CAP times a run."""
+    run.film = Film()
+    every = max(1, steps // FRAME_CAP)
+    count = POINT_SAMPLES if run.trainer.dataset.kind == "points" else IMAGE_SAMPLES
+
+    def on_step(run: Run, stats) -> None:
+        if stats.step % every == 0 or stats.step == 1:
+            run.film.add(stats.step, run.trainer.sample(count).numpy())
+
+    run.add_callback("on_step", on_step)
 
 
 def progress_bar(run: Run, steps: int) -> None:
@@ -129,12 +151,17 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--steps", type=int, help="training steps (default: the preset's suggestion)")
     run.add_argument("--out", required=True, help="output directory")
     run.add_argument("--quiet", action="store_true", help="no progress line")
+    run.add_argument("--timelapse", action="store_true",
+                     help="also write timelapse.gif and timelapse.mp4 of the samples over the run")
     commands.add_parser("presets", help="list the lesson presets")
     commands.add_parser("app", help="launch the web app, as app.py does")
+    add_sweep_parser(commands)
     args = parser.parse_args(argv)
 
     if args.command == "app":
         return serve_app()
+    if args.command == "sweep":
+        return sweep_command(args)
 
     if args.command == "presets":
         for preset in list_presets():
@@ -143,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     set_threads(int(os.environ.get("GAN_PLAYGROUND_THREADS", DEFAULT_THREADS)))
     try:
         config, steps = build_config(args)
-        summary = train(config, steps, Path(args.out), quiet=args.quiet)
+        summary = train(config, steps, Path(args.out), quiet=args.quiet, timelapse=args.timelapse)
     except (ConfigError, DataError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -41,8 +41,14 @@ def _field(trainer, discriminator, fake: torch.Tensor, extent: float, grid: int,
     axis = torch.linspace(-extent, extent, grid)
     grid_y, grid_x = torch.meshgrid(axis, axis, indexing="ij")
     points = torch.stack([grid_x.flatten(), grid_y.flatten()], dim=1).to(device)
+    critic = trainer.loss.critic
     with torch.no_grad():
-        prob = trainer.loss.prob(discriminator(points)).view(grid, grid).float().cpu().numpy()
+        scores = discriminator(points).view(grid, grid).float()
+        # A critic's scores are unbounded and drift as a whole; what it says is where they are
+        # high and low. So its heatmap is normalised per frame (0 = lowest score on the view, 1 =
+        # highest), while a probability D is shown as it is.
+        prob = _normalised(scores) if critic else trainer.loss.prob(scores)
+        prob = prob.cpu().numpy()
     chosen = fake[:ARROW_COUNT].to(device).clone().requires_grad_(True)
     # autograd.grad w.r.t. the inputs only: D's parameter gradients are left untouched.
     (grad,) = torch.autograd.grad(trainer.loss.g_loss(discriminator(chosen)), chosen)
@@ -50,7 +56,16 @@ def _field(trainer, discriminator, fake: torch.Tensor, extent: float, grid: int,
     longest = float(np.abs(push).max()) if np.isfinite(push).all() and push.size else 0.0
     push = push / longest * extent * 0.12 if longest > 0 else np.zeros_like(push)
     arrows = np.concatenate([chosen.detach().float().cpu().numpy(), push], axis=1)
-    return {"xs": axis.numpy(), "ys": axis.numpy(), "d": prob, "arrows": arrows.astype(np.float32)}
+    return {"xs": axis.numpy(), "ys": axis.numpy(), "d": prob, "arrows": arrows.astype(np.float32),
+            "critic": critic}
+
+
+def _normalised(scores: torch.Tensor) -> torch.Tensor:
+    """Scores rescaled to [0, 1] over the view (a flat landscape becomes 0.5 everywhere)."""
+    low, high = scores.min(), scores.max()
+    if not torch.isfinite(high - low) or float(high - low) <= 1e-12:
+        return torch.full_like(scores, 0.5)
+    return (scores - low) / (high - low)
 
 
 def manifold(trainer, k: int = 15) -> np.ndarray | None:

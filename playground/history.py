@@ -7,12 +7,13 @@ dropped and the recording stride doubles (old history gets coarser, the shape st
 """
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import Iterable
 
-from .trainer import STAT_NAMES
+from .trainer import SCORE_NAMES, STAT_NAMES
 
-COLUMNS = ("step", *STAT_NAMES)
+COLUMNS = ("step", *STAT_NAMES, *SCORE_NAMES)
 
 
 class History:
@@ -29,7 +30,7 @@ class History:
 
     def add(self, stats: dict) -> None:
         """Record one step (a StepStats.to_dict() or any mapping with COLUMNS)."""
-        row = tuple(float(stats[name]) for name in COLUMNS)
+        row = tuple(float(stats.get(name, math.nan)) for name in COLUMNS)
         self.recent.append(row)
         if self._seen % self.stride == 0:
             self.rows.append(row)

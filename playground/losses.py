@@ -27,6 +27,7 @@ class Loss:
     clip_weights: bool = False        # WGAN: Lipschitz by clipping D's weights after each update
     gradient_penalty: bool = False    # WGAN-GP: Lipschitz by penalising ||grad D|| != 1
     critic_batch_norm: bool = True    # WGAN-GP's per-sample penalty forbids BatchNorm in D
+    critic: bool = False              # D outputs unbounded scores, not probabilities
 
 
 def _bce_d(real: Tensor, fake: Tensor, real_target: float) -> Tensor:
@@ -80,9 +81,10 @@ LOSSES: dict[str, Loss] = {
     "minimax": Loss(_bce_d, _minimax_g),
     "nonsaturating": Loss(_bce_d, _nonsaturating_g),
     "lsgan": Loss(_lsgan_d, _lsgan_g, prob=_clamp_prob),
-    "wgan": Loss(_wasserstein_d, _wasserstein_g, clip_weights=True),
-    "wgan_gp": Loss(_wasserstein_d, _wasserstein_g, gradient_penalty=True, critic_batch_norm=False),
-    "hinge": Loss(_hinge_d, _wasserstein_g),
+    "wgan": Loss(_wasserstein_d, _wasserstein_g, clip_weights=True, critic=True),
+    "wgan_gp": Loss(_wasserstein_d, _wasserstein_g, gradient_penalty=True, critic_batch_norm=False,
+                    critic=True),
+    "hinge": Loss(_hinge_d, _wasserstein_g, critic=True),
 }
 
 

@@ -3,6 +3,7 @@
     registry = SessionRegistry(max_running=2)
     registry.start(key, config)          # refused with Notice("cap_reached") when the cap is hit
     registry.on_close(fn)                # fn(key) when a session ends: the UI drops its uploads
+    code = registry.share(key)           # others follow that run read-only: followed(code)
 
 The cap is what keeps a 2-vCPU Space usable: each run takes about one core. A visitor can also
 simply vanish (a tab killed without unload, a raw API client), so a sweeper thread checks
@@ -15,6 +16,7 @@ The sweeper thread runs only while there are sessions, so an idle server has no 
 from __future__ import annotations
 
 import os
+import secrets
 import threading
 import time
 from typing import Callable
@@ -52,6 +54,7 @@ class SessionRegistry:
                                                            DEFAULT_UNWATCHED_S)
         self.sweep_every_s = sweep_every_s
         self._sessions: dict[str, Session] = {}
+        self._codes: dict[str, str] = {}          # follow code -> the sharing session's key
         self._starting: set[str] = set()
         self._closers: list[Callable[[str], None]] = []
         self._lock = threading.Lock()
@@ -93,8 +96,52 @@ class SessionRegistry:
             with self._lock:
                 self._starting.discard(key)
 
+    # --- following a run ------------------------------------------------------------------
+    def share(self, key: str) -> str:
+        """A short code under which others may follow `key`'s run, read-only (one per run)."""
+        with self._lock:
+            for code, owner in self._codes.items():
+                if owner == key:
+                    return code
+            code = secrets.token_hex(3).upper()            # 6 characters: easy to read out
+            self._codes[code] = key
+            return code
+
+    def unshare(self, key: str) -> None:
+        with self._lock:
+            self._codes = {c: k for c, k in self._codes.items() if k != key}
+
+    def followed(self, code: str) -> Session | None:
+        """The session shared under `code` (never creates one), or None."""
+        with self._lock:
+            key = self._codes.get(code.strip().upper())
+            return self._sessions.get(key) if key else None
+
+    def start_job(self, key: str, job, *args) -> Notice:
+        """Start `job` (a comparison, a map: anything with a Session's running, last_seen,
+        start, pause, stop and notify) as ONE run under `key`: the cap check and the start are
+        one step, as in start(). The job is kept among the sessions, so it counts against the
+        cap, the sweeper pauses it unwatched and closes it idle, and close(key) stops it."""
+        with self._lock:
+            busy = {k for k, s in self._sessions.items() if s.running} | self._starting
+            busy.discard(key)
+            if not job.running and len(busy) >= self.max_running:
+                return job.notify(Notice("cap_reached", (("count", len(busy)),)))
+            self._sessions[key] = job
+            self._starting.add(key)
+            if self._sweeper is None:
+                self._sweeper = threading.Thread(target=self._sweep_loop, name="gan-sweeper",
+                                                 daemon=True)
+                self._sweeper.start()
+        try:
+            return job.start(*args)
+        finally:
+            with self._lock:
+                self._starting.discard(key)
+
     def close(self, key: str) -> None:
         """Stop and forget `key`'s session (the browser tab closed, or it was swept)."""
+        self.unshare(key)                                  # the code dies with the run
         with self._lock:
             session = self._sessions.pop(key, None)
         if session is not None:

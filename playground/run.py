@@ -68,6 +68,7 @@ class Run:
         self._last_eval_time = time.monotonic()
         self.train_s = 0.0               # seconds spent in Trainer.step (the measured rate)
         self.log = None                  # a run_log.RunLog writing this run's CSVs, if any
+        self.film = None                 # a film.Film of the samples view, if recorded
 
     # --- observers ---------------------------------------------------------------------------
     def add_callback(self, event: str, fn: Observer) -> None:

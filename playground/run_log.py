@@ -5,7 +5,8 @@
 
 metrics.csv has one row per logged step at a fixed stride, `log_every` (stated in its own
 column, so every row says how it was sampled), for the whole run however long: rows go to disk,
-not to memory. Columns: `step`, the step statistics (trainer.STAT_NAMES), the live knobs at that
+not to memory. Columns: `step`, the step statistics (trainer.STAT_NAMES, then D's raw mean scores
+SCORE_NAMES), the live knobs at that
 step (lr_d, lr_g, d_steps, g_steps), `log_every`, then the quality metrics of the dataset, filled
 on the rows where an evaluation happened (an evaluation off the stride, e.g. the last step of a
 run, gets a row of its own). events.csv holds the live edits: step, key, value.
@@ -16,7 +17,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from .trainer import STAT_NAMES
+from .trainer import SCORE_NAMES, STAT_NAMES
 
 LOG_EVERY = 10
 KNOB_COLUMNS = ("lr_d", "lr_g", "d_steps", "g_steps")
@@ -36,7 +37,7 @@ def quality_columns(dataset) -> tuple[str, ...]:
 
 
 def metrics_header(dataset) -> list[str]:
-    return ["step", *STAT_NAMES, *KNOB_COLUMNS, "log_every", *quality_columns(dataset)]
+    return ["step", *STAT_NAMES, *SCORE_NAMES, *KNOB_COLUMNS, "log_every", *quality_columns(dataset)]
 
 
 class RunLog:
@@ -61,7 +62,7 @@ class RunLog:
 
     def _row(self, run, stats) -> list:
         config = run.config
-        return [stats.step, *(getattr(stats, n) for n in STAT_NAMES),
+        return [stats.step, *(getattr(stats, n) for n in STAT_NAMES + SCORE_NAMES),
                 *(getattr(config, k) for k in KNOB_COLUMNS), self.every, *([""] * len(self.quality))]
 
     def _on_step(self, run, stats) -> None:

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from .config import LIVE_KEYS, TrainConfig
 from .data import make_dataset
+from .film import Film
 from .run import Run
 from .run_log import RunLog
 from .snapshot import Notice, Snapshot, render
@@ -64,6 +65,7 @@ def build_run(config: TrainConfig) -> Run:
     with BUILD_LOCK:
         trainer = Trainer(config, dataset=dataset)
     run = Run(config, trainer=trainer, eval_max_s=EVAL_MAX_S)
+    run.film = Film()               # every render adds a frame (bounded: film.FRAME_CAP)
     LOG_ROOT.mkdir(parents=True, exist_ok=True)
     run.log = RunLog(run, Path(tempfile.mkdtemp(prefix="run-", dir=LOG_ROOT)))
     return run

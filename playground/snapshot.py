@@ -56,6 +56,7 @@ class Snapshot:
     config: TrainConfig | None = None
     version: int = 0                    # bumps when samples / charts change
     can_restore: bool = False           # a divergence left last good weights to go back to
+    film_steps: tuple = ()              # the steps of the run's recorded frames (film.Film)
 
 
 def render(run, previous: Snapshot, state: str | None = None) -> Snapshot:
@@ -69,9 +70,12 @@ def render(run, previous: Snapshot, state: str | None = None) -> Snapshot:
     if points and finite:
         field_data = field_view(trainer, samples, extent_of(run.real))
         curve_manifold = manifold(trainer)
+    if run.film is not None and finite:
+        run.film.add(trainer.step_count, samples.numpy(), field_data)   # what this frame shows
     return dataclasses.replace(
         previous, kind=trainer.dataset.kind, curves=run.history.columns(),
         evals=tuple(run.history.evals), edits=tuple(run.edits), samples=samples.numpy(),
         real=real, field=field_data, manifold=curve_manifold, findings=tuple(run.findings()),
         config=trainer.config, version=previous.version + 1, can_restore=run.diverged,
+        film_steps=tuple(run.film.steps()) if run.film is not None else (),
         state=state or previous.state)

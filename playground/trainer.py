@@ -16,7 +16,7 @@ from typing import Callable
 
 import torch
 
-from .budget import check_budget
+from .budget import EVAL_CHUNK, LIVE_SIZE_KEYS, check_budget
 from .config import OPTIMIZER_CHOICES, ConfigError, TrainConfig, check_live
 from .data import Dataset, make_dataset
 from .losses import LOSSES, add_instance_noise, gradient_penalty, r1_penalty
@@ -24,6 +24,10 @@ from .models import build_models
 
 GOOD_STATE_EVERY = 50   # steps between copies of the last finite weights (cheap: a state_dict copy)
 STAT_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")
+# Raw mean D outputs. For a critic (WGAN, WGAN-GP, hinge) these are what D's numbers mean: its
+# scores, whose gap E[D(x)] - E[D(G(z))] estimates the Wasserstein distance. The probabilities
+# above are sigmoids of them, which sit at 0 or 1 for a critic and say nothing.
+SCORE_NAMES = ("score_real", "score_fake")
 
 
 
@@ -39,6 +43,8 @@ class StepStats:
     grad_norm_d: float
     grad_norm_g: float
     finite: bool = True
+    score_real: float = math.nan          # mean raw D(x)
+    score_fake: float = math.nan          # mean raw D(G(z))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -166,7 +172,8 @@ class Trainer:
         stats = {"d_loss": d_loss.detach(),
                  "d_real": self.loss.prob(real_logits.detach()).mean(),
                  "d_fake": self.loss.prob(fake_logits.detach()).mean(),
-                 "grad_norm_d": _grad_norm(self.opt_d)}
+                 "grad_norm_d": _grad_norm(self.opt_d),
+                 "score_real": real_logits.detach().mean(), "score_fake": fake_logits.detach().mean()}
         return {**stats, "fake": kept} if keep_fake else stats
 
     def g_update(self, fake: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
@@ -210,7 +217,8 @@ class Trainer:
         self.step_count += 1
         previous = self.last_stats.to_dict() if self.last_stats else {}
         numbers = dict(zip(values, torch.stack(list(values.values())).tolist())) if values else {}
-        stats = {name: numbers.get(name, previous.get(name, math.nan)) for name in STAT_NAMES}
+        stats = {name: numbers.get(name, previous.get(name, math.nan))
+                 for name in STAT_NAMES + SCORE_NAMES}
         finite = all(math.isfinite(numbers[name]) for name in numbers)
         self.last_stats = StepStats(step=self.step_count, finite=finite, **stats)
         if not finite:
@@ -229,9 +237,16 @@ class Trainer:
             check_budget(candidate, self.dataset.shape)
 
     def apply(self, **changes) -> TrainConfig:
-        """Change live keys (learning rates, step ratio, penalties...) between steps."""
+        """Change live keys (learning rates, step ratio, penalties...) between steps.
+
+        A change that sizes the run (batch size, a penalty's extra pass) meets the same budget
+        check, with the same message, as a fresh build; a refused change changes nothing.
+        """
         check_live(changes)
-        self.config = self.config.replace(**changes)
+        config = self.config.replace(**changes)
+        if changes.keys() & LIVE_SIZE_KEYS:
+            check_budget(config, self.dataset.shape)   # meta tensors: no memory, some milliseconds
+        self.config = config
         for optimizer, lr in ((self.opt_d, self.config.lr_d), (self.opt_g, self.config.lr_g)):
             for group in optimizer.param_groups:
                 group["lr"] = lr
@@ -248,13 +263,22 @@ class Trainer:
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor) -> torch.Tensor:
-        """G(z) on CPU, in eval mode (BatchNorm running statistics: one sample never depends on another)."""
+        """G(z) on CPU, in eval mode (BatchNorm running statistics: one sample never depends on another).
+
+        EVAL_CHUNK rows at a time: 2000 samples of a 64x64 DCGAN in one pass took +1.9 GB of
+        activations; in chunks the pass is bounded (budget.py counts one chunk), and eval mode
+        means chunking does not change the numbers.
+        """
+        out = torch.empty((z.shape[0], *self.dataset.shape))
         was_training = self.generator.training
         self.generator.eval()
         try:
-            return self.generator(z.to(self.device)).float().cpu()
+            for start in range(0, z.shape[0], EVAL_CHUNK):
+                rows = z[start:start + EVAL_CHUNK].to(self.device)
+                out[start:start + EVAL_CHUNK] = self.generator(rows).float().cpu()
         finally:
             self.generator.train(was_training)
+        return out
 
     def sample(self, count: int) -> torch.Tensor:
         """Generator output for the fixed latent batch: (count, *data shape) on CPU."""

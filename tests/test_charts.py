@@ -13,7 +13,7 @@ from playground.charts import (FIELD_POINTS, MAX_POINTS, empty_figure, field_fig
                                prob_figure, quality_figure)
 
 CURVE_FIGURES = [loss_figure, prob_figure, grad_figure]
-CURVE_NAMES = {loss_figure: ["D loss", "G loss"], prob_figure: ["D(x) real", "D(G(z)) fake"],
+CURVE_NAMES = {loss_figure: ["D loss", "G loss"], prob_figure: ["D(x) real", "D(G(z)) fake", "0.5: D can't tell"],
                grad_figure: ["D grad norm", "G grad norm"]}
 
 
@@ -60,7 +60,8 @@ def test_curve_figures_have_their_lines_and_are_small(make):
     assert isinstance(fig, go.Figure)
     assert names(fig) == CURVE_NAMES[make]
     assert all(t.type == "scatter" and t.mode == "lines" for t in fig.data)
-    assert all(len(t.x) == MAX_POINTS and t.x.dtype == np.float32 for t in fig.data)   # 1000 -> 500
+    curves_only = [t for t in fig.data if not t.name.startswith("0.5")]
+    assert all(len(t.x) == MAX_POINTS and t.x.dtype == np.float32 for t in curves_only)   # 1000 -> 500
     assert len(fig.to_json()) < 20_000
     assert fig.layout.height == charts.CURVE_HEIGHT and fig.layout.uirevision is not None
     assert fig.layout.legend.orientation == "h"
@@ -86,7 +87,8 @@ def test_curves_drop_nan_and_inf(make):
     fig = make(c)
     for trace in fig.data:
         x, y = xy(trace)
-        assert len(x) == 46 and np.isfinite(x).all() and np.isfinite(y).all()
+        assert np.isfinite(x).all() and np.isfinite(y).all()
+        assert len(x) == (2 if trace.name.startswith("0.5") else 46)
     fig.to_json()
 
 
@@ -97,7 +99,7 @@ def test_curves_drop_nan_and_inf(make):
 def test_curves_survive_empty_and_ragged_input(make, data):
     fig = make(data)
     assert names(fig) == CURVE_NAMES[make]
-    assert all(len(xy(t)[0]) <= 1 for t in fig.data)
+    assert all(len(xy(t)[0]) <= 2 if t.name.startswith("0.5") else len(xy(t)[0]) <= 1 for t in fig.data)
     fig.to_json()
 
 
@@ -111,13 +113,39 @@ def test_grad_figure_is_log_and_drops_non_positive():
     assert loss_figure(c).layout.yaxis.type != "log"
 
 
-def test_prob_figure_has_the_dashed_equilibrium_line_and_unit_range():
+def test_prob_figure_has_the_dashed_equilibrium_line_in_its_legend_and_unit_range():
     fig = prob_figure(curves())
-    lines = [s for s in fig.layout.shapes if s.y0 == 0.5 and s.y1 == 0.5]
-    assert len(lines) == 1 and lines[0].line.dash == "dash"
-    assert any("equilibrium" in a.text for a in fig.layout.annotations)
+    tie = [t for t in fig.data if t.name.startswith("0.5")]
+    assert len(tie) == 1 and tie[0].line.dash == "dash" and set(tie[0].y) == {0.5}
+    assert not fig.layout.annotations                 # no label sitting on the curves
     low, high = fig.layout.yaxis.range
     assert low <= 0 and 1 <= high < 1.1
+
+
+def test_a_critic_reads_as_a_critic():
+    """For WGAN / hinge the chart shows scores and their gap, not sigmoids stuck at 0 or 1."""
+    c = curves()
+    c["score_real"] = [2.0 + 0.01 * i for i in range(len(c["step"]))]
+    c["score_fake"] = [-1.0] * len(c["step"])
+    fig = prob_figure(c, critic=True)
+    assert names(fig) == ["E[D(x)] real", "E[D(G(z))] fake", "gap (Wasserstein estimate)"]
+    real, fake, gap = (xy(t)[1] for t in fig.data)
+    assert np.allclose(gap, real - fake, atol=1e-4) and np.allclose(gap[0], 3.0)
+    assert fig.layout.yaxis.title.text == "critic score"
+
+
+def test_live_edits_are_marked_on_every_curve_chart():
+    edits = [{"step": 40, "lr_d": 0.004}, {"step": 90, "d_steps": 5}]
+    for make in (loss_figure, prob_figure, grad_figure):
+        fig = make(curves(), edits)
+        marks = [s for s in fig.layout.shapes if s.x0 == s.x1]
+        assert [m.x0 for m in marks] == [40, 90] and all(m.line.dash == "dot" for m in marks)
+        assert [a.text for a in fig.layout.annotations] == ["lr_d 0.004", "d_steps 5"]
+
+
+def test_ticks_are_readable_on_a_projector():
+    for make in (loss_figure, prob_figure, grad_figure):
+        assert make(curves()).layout.font.size >= 14
 
 
 # --- quality ----------------------------------------------------------------------------

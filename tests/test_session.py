@@ -116,7 +116,7 @@ def test_snapshot_has_what_the_page_needs(session):
     session.step()
     snap = session.snapshot()
     assert snap.kind == "points" and snap.samples.shape == (POINT_SAMPLES, 2)
-    assert set(snap.field) == {"xs", "ys", "d", "arrows"}
+    assert set(snap.field) == {"xs", "ys", "d", "arrows", "critic"} and snap.field["critic"] is False
     assert snap.manifold.shape == (15, 15, 2)            # z_dim == 2
     assert snap.step == 1 and snap.version >= 1
 
@@ -242,7 +242,7 @@ def test_a_refused_reset_keeps_the_run(session):
     session.step()
     session.step()
     run = session.run
-    with pytest.raises(ConfigError, match="batch_size"):
+    with pytest.raises(ConfigError, match="Batch size 1024 needs about"):
         session.reset(TINY.replace(dataset="digits", arch="dcgan", image_size=64, width=512,
                                    batch_size=1024))
     assert session.run is run and session.snapshot().step == 2

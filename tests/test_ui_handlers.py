@@ -201,6 +201,19 @@ def test_an_invalid_pending_value_does_not_block_single_steps(ui):
     assert train.registry.get("a").snapshot().step == 3
 
 
+def test_the_history_slider_shows_an_earlier_frame(ui):
+    train, _, request = ui
+    req = request()
+    for _ in range(5):
+        train.step(req, values(TINY))                      # each step renders: one frame each
+    snap = train.registry.get("a").snapshot()
+    assert snap.film_steps == (0, 1, 2, 3, 4, 5)           # fresh weights, then each step
+    assert tick(train, req)["history_slider"]["maximum"] == 5
+    first = train.show_frame(req, {"history_slider": 0})["history_view"]
+    last = train.show_frame(req, {"history_slider": 5})["history_view"]
+    assert "step 0</p>" in first and "step 5</p>" in last and first != last
+
+
 def test_restore_is_offered_only_after_a_divergence(ui):
     train, _, request = ui
     req = request()
@@ -279,7 +292,8 @@ def test_downloads_carry_no_secret_and_replace_each_other(ui):
     out = train.export(req, {})
     assert out["message"].startswith("Exported step 40") and "links last 5 minutes" in out["message"]
     by_name = {Path(path).name: path for path in out["downloads"]}
-    assert set(by_name) == {"config.json", "metrics.csv", "events.csv", "generator.safetensors"}
+    assert set(by_name) == {"config.json", "metrics.csv", "events.csv", "generator.safetensors",
+                            "timelapse.gif", "timelapse.mp4"}
     assert TrainConfig.from_json(Path(by_name["config.json"]).read_text()) == config
     with open(by_name["metrics.csv"]) as handle:
         rows = list(csv.reader(handle))

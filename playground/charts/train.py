@@ -22,10 +22,15 @@ MAX_GRID_LINES = 24        # per direction of the latent-grid overlay
 CURVE_HEIGHT = 260         # px
 FIELD_HEIGHT = 420         # px
 
+# One scheme for every chart and the field: D is blue, G and its fakes orange, real data grey.
+# So D(x) (D's verdict on real data) is drawn grey like the real points, D(G(z)) orange like
+# the fakes, and a quantity of D alone (its loss, its gradient) blue.
 D_COLOUR = "#3b6fb6"       # the discriminator, blue
 G_COLOUR = "#e6550d"       # the generator and its samples, orange (as in pictures.py)
-REAL_COLOUR = "#969696"    # real data, grey (as in pictures.py)
-REALISH_COLOUR = "#1b7837" # D(x) near 1: green, the top of the field's colour scale
+REAL_COLOUR = "#737373"    # real data, grey (as in pictures.py)
+QUALITY_COLOURS = ("#222222", "#6a3d9a", "#b15928")   # counts, fractions, divergences: neither D nor G
+EDIT_COLOUR = "#555555"    # a live edit's marker
+FONT_PX = 14               # ticks and legends readable from the back of a lecture hall
 ARROW_COLOUR = "#7f2704"   # a darker orange, readable on top of the orange fakes
 GRID_COLOUR = "#4a4a8c"
 # Diverging around D = 0.5 (PRGn): purple where D says "fake", white where it cannot tell,
@@ -39,7 +44,7 @@ def _layout(height: int, **extra) -> dict:
     """The one light style: no template, small margins, legend on top, zoom kept across updates."""
     layout = dict(
         template="none", height=height, autosize=True,
-        margin=dict(l=52, r=16, t=30, b=40), font=dict(size=11),
+        margin=dict(l=56, r=16, t=34, b=44), font=dict(size=FONT_PX),
         paper_bgcolor="white", plot_bgcolor="white",
         legend=dict(orientation="h", x=0, y=1.0, xanchor="left", yanchor="bottom"),
         # A constant uirevision makes plotly.js keep the user's zoom and hidden traces when the
@@ -106,60 +111,97 @@ def empty_figure(message: str) -> go.Figure:
     return go.Figure(layout=_layout(
         CURVE_HEIGHT, xaxis=hidden, yaxis=hidden,
         annotations=[dict(text=message, x=0.5, y=0.5, xref="paper", yref="paper",
-                          showarrow=False, font=dict(size=13, color="#777"))]))
+                          showarrow=False, font=dict(size=FONT_PX, color="#777"))]))
 
 
 # --- training curves --------------------------------------------------------------------
+def _edit_marks(edits: Sequence[Mapping]) -> tuple[list, list]:
+    """A dotted vertical line at each live edit, labelled with what changed (at most 12)."""
+    shapes, notes = [], []
+    for edit in list(edits)[-12:]:
+        step = edit.get("step")
+        changed = ", ".join(f"{k} {_short(v)}" for k, v in edit.items() if k != "step")
+        shapes.append(dict(type="line", xref="x", yref="paper", x0=step, x1=step, y0=0, y1=1,
+                           line=dict(color=EDIT_COLOUR, width=1, dash="dot")))
+        notes.append(dict(text=changed, x=step, xref="x", y=1, yref="paper", xanchor="left",
+                          yanchor="top", textangle=-90, showarrow=False,
+                          font=dict(size=FONT_PX - 2, color=EDIT_COLOUR)))
+    return shapes, notes
+
+
+def _short(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def _line_figure(curves: Mapping[str, Sequence[float]], lines: Sequence[tuple[str, str, str]],
-                 log_y: bool = False, **layout) -> go.Figure:
-    """One line per (column, label, colour) of `curves` against curves["step"]."""
+                 log_y: bool = False, edits: Sequence[Mapping] = (), **layout) -> go.Figure:
+    """One line per (column, label, colour) of `curves` against curves["step"], with the live
+    edits marked, so cause (the edit) and effect (the curves after it) are on one picture."""
     traces = []
-    for column, label, colour in lines:
+    for column, label, colour, *dash in lines:
         x, y = _xy(curves.get("step"), curves.get(column), positive=log_y)
         traces.append(go.Scatter(x=x, y=y, name=label, mode="lines",
-                                 line=dict(color=colour, width=1.5),
+                                 line=dict(color=colour, width=2, dash=dash[0] if dash else None),
                                  hovertemplate=f"{label}: %{{y:.3g}}<extra></extra>"))
     y_axis = layout.pop("yaxis", {})
     if log_y:
         y_axis = dict(y_axis, type="log", exponentformat="power")
+    shapes, notes = _edit_marks(edits)
+    layout["shapes"] = layout.get("shapes", []) + shapes
+    layout["annotations"] = layout.get("annotations", []) + notes
     return go.Figure(traces, _layout(CURVE_HEIGHT, hovermode="x unified",
                                      xaxis=dict(title="step"), yaxis=y_axis, **layout))
 
 
-def loss_figure(curves: Mapping[str, Sequence[float]]) -> go.Figure:
+def loss_figure(curves: Mapping[str, Sequence[float]], edits: Sequence[Mapping] = ()) -> go.Figure:
     """D and G loss against the training step."""
     return _line_figure(curves, [("d_loss", "D loss", D_COLOUR), ("g_loss", "G loss", G_COLOUR)],
-                        yaxis=dict(title="loss"))
+                        edits=edits, yaxis=dict(title="loss"))
 
 
-def prob_figure(curves: Mapping[str, Sequence[float]]) -> go.Figure:
-    """Mean D(x) and D(G(z)) against the step, with the 0.5 line where D cannot tell them apart."""
-    equilibrium = dict(type="line", xref="paper", x0=0, x1=1, y0=0.5, y1=0.5,
-                       line=dict(color="#888", width=1, dash="dash"))
-    label = dict(text="equilibrium", xref="paper", x=1, y=0.5, xanchor="right", yanchor="bottom",
-                 showarrow=False, font=dict(size=10, color="#888"))
-    return _line_figure(curves, [("d_real", "D(x) real", REALISH_COLOUR),
-                                 ("d_fake", "D(G(z)) fake", G_COLOUR)],
-                        yaxis=dict(title="D output", range=[-0.02, 1.02]),
-                        shapes=[equilibrium], annotations=[label])
+def prob_figure(curves: Mapping[str, Sequence[float]], edits: Sequence[Mapping] = (),
+                critic: bool = False) -> go.Figure:
+    """Mean D(x) and D(G(z)) against the step, with the 0.5 line where D cannot tell them apart.
+
+    For a critic (critic=True) D's outputs are scores, not probabilities: the chart shows
+    E[D(x)], E[D(G(z))] and their gap, the critic's estimate of the Wasserstein distance."""
+    if critic:
+        steps = curves.get("step", [])
+        gap = [r - f for r, f in zip(curves.get("score_real", []), curves.get("score_fake", []))]
+        return _line_figure({"step": steps, "score_real": curves.get("score_real", []),
+                             "score_fake": curves.get("score_fake", []), "gap": gap},
+                            [("score_real", "E[D(x)] real", REAL_COLOUR),
+                             ("score_fake", "E[D(G(z))] fake", G_COLOUR),
+                             ("gap", "gap (Wasserstein estimate)", D_COLOUR, "dash")],
+                            edits=edits, yaxis=dict(title="critic score"))
+    # The 0.5 line is a legend entry, not a label on the plot: a label there sits on the curves.
+    x, _ = _xy(curves.get("step"), curves.get("d_real"))
+    tie = [(float(x[0]), float(x[-1]))] if len(x) else [(0.0, 1.0)]
+    figure = _line_figure(curves, [("d_real", "D(x) real", REAL_COLOUR),
+                                   ("d_fake", "D(G(z)) fake", G_COLOUR)],
+                          edits=edits, yaxis=dict(title="D output", range=[-0.02, 1.02]))
+    figure.add_trace(go.Scatter(x=list(tie[0]), y=[0.5, 0.5], mode="lines", name="0.5: D can't tell",
+                                line=dict(color="#999", width=1, dash="dash"), hoverinfo="skip"))
+    return figure
 
 
-def grad_figure(curves: Mapping[str, Sequence[float]]) -> go.Figure:
+def grad_figure(curves: Mapping[str, Sequence[float]], edits: Sequence[Mapping] = ()) -> go.Figure:
     """Gradient norms of D and G on a log axis (vanishing gradients span decades)."""
     return _line_figure(curves, [("grad_norm_d", "D grad norm", D_COLOUR),
                                  ("grad_norm_g", "G grad norm", G_COLOUR)],
-                        log_y=True, yaxis=dict(title="gradient norm"))
+                        log_y=True, edits=edits, yaxis=dict(title="gradient norm"))
 
 
 # --- quality ----------------------------------------------------------------------------
 # (key, label, colour, is_count). Counts (modes, classes) go on the left axis; scores
 # (fractions, divergences) on the right one -- or on the left when there is no count.
 QUALITY_SERIES = [
-    ("modes_covered", "modes covered", D_COLOUR, True),
-    ("classes_covered", "digit classes covered", D_COLOUR, True),
-    ("high_quality", "high-quality fraction", REALISH_COLOUR, False),
-    ("js", "JS divergence", G_COLOUR, False),
-    ("fd", "Fréchet distance", G_COLOUR, False),
+    ("modes_covered", "modes covered", QUALITY_COLOURS[0], True),
+    ("classes_covered", "digit classes covered", QUALITY_COLOURS[0], True),
+    ("high_quality", "high-quality fraction", QUALITY_COLOURS[1], False),
+    ("confident", "confident fraction", QUALITY_COLOURS[1], False),
+    ("js", "JS divergence", QUALITY_COLOURS[2], False),
+    ("fd", "Fréchet distance", QUALITY_COLOURS[2], False),
 ]
 
 
@@ -229,7 +271,9 @@ def field_figure(real: np.ndarray, fake: np.ndarray, field: Mapping | None = Non
             x=xs, y=ys, z=z, zmin=0, zmax=1, colorscale=FIELD_SCALE, opacity=0.45, name="D(x)",
             zsmooth="fast",   # the browser scales a 40x40 image; "best" interpolates in JS
             colorbar=dict(thickness=8, len=0.6, tickvals=[0, 0.5, 1],
-                          ticktext=["fake", "0.5", "real"], title=dict(text="D")),
+                          ticktext=(["low", "", "high"] if field.get("critic")
+                                    else ["fake", "0.5", "real"]),
+                          title=dict(text="critic" if field.get("critic") else "D")),
             hovertemplate="D(%{x:.2f}, %{y:.2f}) = %{z:.2f}<extra></extra>"))
     # The view: the field's grid, or a square around the data when there is no field.
     if has_heat:

@@ -17,10 +17,12 @@ import gradio as gr
 from ..charts import FIELD_HEIGHT
 from ..config import get_preset
 from ..registry import SessionRegistry
+from .controls import KEYS
 from .exports import KEEP_FILES_S
 from .dirac_tab import build_dirac_tab
 from .latent_handlers import LatentHandlers
 from .latent_tab import build_latent_tab
+from .share import LOAD_OUTPUTS, ShareHandlers
 from .train_handlers import TrainHandlers
 from .train_tab import DEFAULT_PRESET, TICK_S, build_train_tab
 from .visitors import Visitors
@@ -54,9 +56,17 @@ CSS = """
 .block:has(> .js-plotly-plot) > label[data-testid="block-label"] {
     position: static; margin: var(--block-label-margin) 0 0 var(--block-label-margin);
 }
-#grid_image img, #latent_strip_image img, #latent_sample img {
+#grid_image img, #latent_strip_image img, #latent_sample img, #latent_gif img {
     object-fit: contain; image-rendering: pixelated;
 }
+/* Plotly's toolbar would sit on the legends (top of every chart); drag to zoom and double-click
+   to reset still work without it. */
+.js-plotly-plot .modebar-container { display: none !important; }
+.intro { font-size: 1.05em; }
+/* Presentation mode (the toggle in the header): bigger text for the back of a lecture hall. */
+body.presentation .prose, body.presentation label, body.presentation textarea,
+body.presentation input, body.presentation button { font-size: 18px !important; }
+body.presentation .js-plotly-plot text { font-size: 16px !important; }
 """ + f"#grid_image img {{ display: block; width: 100%; height: {FIELD_HEIGHT}px; }}\n"
 
 
@@ -105,19 +115,37 @@ def build_app(registry: SessionRegistry | None = None) -> gr.Blocks:
         gr.Markdown(INTRO)
         # Always on; a tick with nothing new costs one snapshot and sends gr.skip()s.
         timer = gr.Timer(TICK_S)
-        with gr.Tabs():
+        with gr.Tabs(elem_id="main_tabs") as tabs:
             with gr.Tab("Train", id="train"):
                 demo.train_page = build_train_tab(train, timer)
             with gr.Tab("Latent space", id="latent") as latent_tab:
                 demo.latent_page = build_latent_tab(latent, latent_tab)
             with gr.Tab("Dirac-GAN", id="dirac"):
                 build_dirac_tab()
+        page = demo.train_page
+        page.add(tabs, name="main_tabs")
+        bind_sharing(page, ShareHandlers(registry, visitors, train), demo)
         demo.unload(close_session)
     demo.registry = registry          # for tests and for app.py's log line
     demo.visitors = visitors
     demo.queue(default_concurrency_limit=DEFAULT_CONCURRENCY)
     quieter_queue(demo)
     return demo
+
+
+def bind_sharing(page, share: ShareHandlers, demo: gr.Blocks) -> None:
+    """Share / follow buttons, and opening a link's query when the page loads."""
+    page.on(page["share"].click, share.share, KEYS, ("message", "share_link"),
+            api_name="share", show_progress="hidden").then(
+        None, page.pick(["share_link"]), page.pick(["share_link"]),
+        # the server knows the query, the browser knows the address: join them there
+        js="(q) => q && q.startsWith('?') ? window.location.origin + window.location.pathname + q : q")
+    page.on(page["follow_start"].click, share.follow_start, (), ("follow_code",),
+            api_name="follow_start", show_progress="hidden")
+    page.on(page["follow_stop"].click, share.follow_stop, (), ("follow_code",),
+            api_name="follow_stop", show_progress="hidden")
+    page.on(demo.load, share.open_link, KEYS, LOAD_OUTPUTS, api_name="open_link",
+            show_progress="hidden")
 
 
 def quieter_queue(demo: gr.Blocks) -> None:

@@ -1,4 +1,5 @@
-"""Files the page offers for download: config.json, metrics.csv, events.csv, the checkpoint, GIFs.
+"""Files the page offers for download: config.json, metrics.csv, events.csv, the checkpoint, the
+run's timelapse (GIF and MP4), and the Latent tab's walk GIF.
 
 Each visitor has ONE export folder, inside Gradio's own file cache: Gradio serves a returned
 file that is already in its cache without copying it, so ten exports of a running run leave one
@@ -18,6 +19,7 @@ from typing import Sequence
 from PIL import Image
 
 from ..checkpoint import save_generator
+from ..film import write_timelapse
 
 KEEP_FILES_S = 300          # Gradio's copies (download links, GIFs, uploads): 5 minutes
 
@@ -51,6 +53,9 @@ def export_run(folder: Path, run) -> list[Path]:
             files.append(folder / source.name)
     files.append(save_generator(folder / "generator.safetensors", run.trainer.generator, config,
                                 run.trainer.dataset.shape))
+    if run.film is not None:
+        points = run.trainer.dataset.kind == "points"
+        files += write_timelapse(run.film, folder, run.real[:300] if points else None)
     return files
 
 

@@ -9,7 +9,9 @@ identify the content:
 - quality: (number of evaluations, step of the last one, config);
 - status, findings, Restore's availability: their value itself.
 So an idle or paused page costs one snapshot and a few comparisons per tick, and a running one
-sends each figure at most once per render.
+sends each figure at most once per render. Figures are built through a small shared cache keyed
+by (owner, version, config): the pages that follow one shared run (ui/share.py) all tick on the
+same snapshot, and its figures are built once for all of them.
 
 "samples" is one element: a gr.Column(elem_id="samples") that holds the 2D field (gr.Plot, for
 point data) and the image grid (for image data); the tick shows the one that fits
@@ -18,18 +20,21 @@ a gr.Image would write a file into Gradio's cache on every render.
 """
 from __future__ import annotations
 
-from typing import Any
+import threading
+from collections import OrderedDict
+from typing import Any, Callable
 
 import gradio as gr
 
 from .. import charts
+from ..losses import LOSSES
 from ..pictures import image_grid, png_data_uri
 from ..snapshot import Snapshot
 from .wording import findings_markdown, status_line
 
 GRID_PIXELS = 300           # the sample grid's PNG is about this wide; the page scales it crisply
 OUTPUTS = ("status", "loss_plot", "prob_plot", "grad_plot", "quality_plot", "field_plot",
-           "grid_image", "findings", "restore", "sent")
+           "grid_image", "findings", "restore", "history_slider", "sent")
 BLANK = "press Start (or Step) to train"
 
 
@@ -41,9 +46,37 @@ def grid_html(snap: Snapshot) -> str:
             f'alt="64 generated samples at step {snap.step}">')
 
 
-def tick(snap: Snapshot, sent: dict | None) -> dict[str, Any]:
-    """{elem_id: new value} for what changed since `sent`, and the new `sent` itself."""
+class FigureCache:
+    """The last few built figure sets, shared by every page's tick (thread-safe, bounded)."""
+
+    def __init__(self, size: int = 32):
+        self.size = size
+        self._built: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, build: Callable[[], dict]) -> dict:
+        if not key[1]:                         # no owner named: nothing to share, just build
+            return build()
+        with self._lock:
+            if key in self._built:
+                self._built.move_to_end(key)
+                return self._built[key]
+        value = build()                        # outside the lock: builds may run side by side
+        with self._lock:
+            self._built[key] = value
+            while len(self._built) > self.size:
+                self._built.popitem(last=False)
+        return value
+
+
+FIGURES = FigureCache()
+
+
+def tick(snap: Snapshot, sent: dict | None, owner: str = "") -> dict[str, Any]:
+    """{elem_id: new value} for what changed since `sent`, and the new `sent` itself.
+    `owner` names whose snapshot it is (a session, or a follow code) for the figure cache."""
     before, now = dict(sent or {}), {}
+    key = (owner, snap.version, snap.config)
 
     def changed(name: str, key: Any) -> bool:
         now[name] = key
@@ -54,16 +87,20 @@ def tick(snap: Snapshot, sent: dict | None) -> dict[str, Any]:
     if changed("status", status):
         out["status"] = status
     if changed("curves", (snap.version, snap.config)):
-        out.update(_curves(snap))
+        out.update(FIGURES.get(("curves",) + key, lambda: _curves(snap)))
     last_eval = snap.evals[-1].get("step") if snap.evals else None
     if changed("quality", (len(snap.evals), last_eval, snap.config)):
-        out["quality_plot"] = charts.quality_figure(snap.evals)
-    out.update(_samples(snap, changed))
+        out["quality_plot"] = FIGURES.get(("quality",) + key,
+                                          lambda: {"q": charts.quality_figure(snap.evals)})["q"]
+    out.update(_samples(snap, changed, key))
     text = findings_markdown(snap)
     if changed("findings", text):
         out["findings"] = text
     if changed("restore", snap.can_restore):
         out["restore"] = gr.update(interactive=snap.can_restore)
+    if changed("film", len(snap.film_steps)):
+        # The range grows with the film; the visitor's position on it is left alone.
+        out["history_slider"] = gr.update(maximum=max(1, len(snap.film_steps) - 1))
     out["sent"] = now
     return out
 
@@ -72,25 +109,30 @@ def _curves(snap: Snapshot) -> dict[str, Any]:
     if snap.version == 0:
         blank = charts.empty_figure(BLANK)
         return {"loss_plot": blank, "prob_plot": blank, "grad_plot": blank}
-    return {"loss_plot": charts.loss_figure(snap.curves),
-            "prob_plot": charts.prob_figure(snap.curves),
-            "grad_plot": charts.grad_figure(snap.curves)}
+    critic = snap.config is not None and LOSSES[snap.config.loss].critic
+    return {"loss_plot": charts.loss_figure(snap.curves, snap.edits),
+            "prob_plot": charts.prob_figure(snap.curves, snap.edits, critic=critic),
+            "grad_plot": charts.grad_figure(snap.curves, snap.edits)}
 
 
-def _samples(snap: Snapshot, changed) -> dict[str, Any]:
+def _samples(snap: Snapshot, changed, key: tuple) -> dict[str, Any]:
     """The field figure or the image grid, and which of the two is visible."""
     points = snap.kind == "points"
     new_kind = changed("kind", snap.kind)
     value = None
     if changed("samples", (snap.version, snap.config)):
-        if snap.samples is None:
-            value = charts.empty_figure("the generated samples appear here") if points else ""
-        elif points:
-            value = charts.field_figure(snap.real, snap.samples, snap.field, snap.manifold)
-        else:
-            value = grid_html(snap)
+        value = FIGURES.get(("samples",) + key, lambda: {"v": _samples_value(snap)})["v"]
     shown, hidden = ("field_plot", "grid_image") if points else ("grid_image", "field_plot")
     if not new_kind:
         return {} if value is None else {shown: value}
     shown_update = gr.update(visible=True) if value is None else gr.update(visible=True, value=value)
     return {shown: shown_update, hidden: gr.update(visible=False)}
+
+
+def _samples_value(snap: Snapshot):
+    points = snap.kind == "points"
+    if snap.samples is None:
+        return charts.empty_figure("the generated samples appear here") if points else ""
+    if points:
+        return charts.field_figure(snap.real, snap.samples, snap.field, snap.manifold)
+    return grid_html(snap)

@@ -15,6 +15,8 @@ from typing import Any
 from ..config import ConfigError, TrainConfig, get_preset
 from ..data import DataError
 from ..session import Session
+from ..film import frame_picture
+from ..pictures import png_data_uri
 from . import exports, uploads
 from .controls import DATASET_LABELS, KEYS, config_from_values, shown, values_from_config
 from .visitors import Visitors
@@ -172,9 +174,33 @@ class TrainHandlers:
                 "message": f"Exported step {step}; the links last "
                            f"{exports.KEEP_FILES_S // 60} minutes."}
 
+    # --- history -------------------------------------------------------------------------
+    def show_frame(self, request, values) -> dict:
+        """The recorded view at the slider's frame, with its step written on it."""
+        try:
+            index = int(float(values.get("history_slider") or 0))
+        except (TypeError, ValueError):
+            return {}
+        frame = self._session(request).with_run(lambda run: _frame_at(run, index))
+        if frame is None:
+            return {"history_view": "<p>No frames yet: press Start.</p>"}
+        frame, real = frame
+        picture = frame_picture(frame, real)
+        return {"history_view": f'<img src="{png_data_uri(picture)}" alt="the samples at step '
+                                f'{frame.step}"><p>step {frame.step}</p>'}
+
     def close(self, request, values=None) -> None:
         """The tab closed: stop its run (the registry's on_close drops the visitor's files)."""
         self.registry.close(request.session_hash)
+
+
+def _frame_at(run, index: int):
+    """(frame, real points or None) of the run's film at `index` (clamped), or None."""
+    if run.film is None or not run.film.frames:
+        return None
+    frames = run.film.frames
+    frame = frames[max(0, min(index, len(frames) - 1))]
+    return frame, None if frame.images else run.real[:300]
 
 
 __all__ = ["TrainHandlers", "lesson_markdown", "label", "shown"]

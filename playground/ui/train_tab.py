@@ -42,31 +42,50 @@ def _views(page: Page) -> None:
         page.add(gr.Plot(blank, label="Losses", elem_id="loss_plot"))
         page.add(gr.Plot(blank, label="Gradient norms", elem_id="grad_plot"))
     page.add(gr.Plot(charts.quality_figure(()), label="Quality", elem_id="quality_plot"))
+    with gr.Accordion("History: scrub back through the run", open=False, elem_id="history"):
+        page.add(gr.Slider(0, 1, value=0, step=1, label="Frame (the run's recorded views, oldest first)",
+                           elem_id="history_slider"))
+        page.add(gr.HTML("", elem_id="history_view", min_height=200))
 
 
 def _side_panel(page: Page, first) -> None:
     """The lesson text, the controls and the files, as tabs of a narrow column."""
     values = values_from_config(first.config)
-    with gr.Tabs(elem_id="side_tabs"):
+    with gr.Tabs(elem_id="side_tabs", overflow_behavior="wrap"):
         with gr.Tab("Lesson", id="lesson_tab"):
             page.add(gr.Markdown(lesson_markdown(first), elem_id="lesson"))
-        with gr.Tab("Controls", id="controls_tab"):
+        with gr.Tab("Controls", id="controls_tab") as controls_tab:
             for control in CONTROLS:
                 if not control.advanced:
                     page.add(control.build(values[control.key]))
-        with gr.Tab("Advanced", id="advanced_tab"):
+        with gr.Tab("Advanced", id="advanced_tab") as advanced_tab:
             for control in CONTROLS:
                 if control.advanced:
                     page.add(control.build(values[control.key]))
-        with gr.Tab("Files", id="files_tab"):
+        with gr.Tab("Share", id="share_tab"):
+            gr.Markdown("A link that opens this page with this lesson and these settings "
+                        "(add `&hide=advanced,loss` to hide controls for a class, "
+                        "`&autostart=1` to start at once).")
+            page.add(gr.Button("Share", elem_id="share"))
+            page.add(gr.Textbox("", label="Link", elem_id="share_link", interactive=False,
+                                buttons=["copy"]))
+            gr.Markdown("Let students **follow** this run live on their own screens (read-only):")
+            with gr.Row():
+                page.add(gr.Button("Let students follow", elem_id="follow_start", size="sm"))
+                page.add(gr.Button("Stop sharing", elem_id="follow_stop", size="sm"))
+            page.add(gr.Markdown("", elem_id="follow_code"))
+        with gr.Tab("Files", id="files_tab") as files_tab:
             page.add(gr.File(label="Training images (.png/.jpg/...) or one .zip",
                              file_count="multiple", file_types=["image", ".zip"],
                              type="filepath", elem_id="images_upload"))
             page.add(gr.File(label="Load a config.json (e.g. from Downloads)",
                              file_types=[".json"], type="filepath", elem_id="config_upload"))
             page.add(gr.Button("Prepare downloads", elem_id="export"))
-            page.add(gr.File(label="Downloads: config, metrics, events, checkpoint",
+            page.add(gr.File(label="Downloads: config, metrics, events, checkpoint, timelapse",
                              file_count="multiple", interactive=False, elem_id="downloads"))
+    for name, tab in (("controls_tab", controls_tab), ("advanced_tab", advanced_tab),
+                      ("files_tab", files_tab)):
+        page.add(tab, name=name)                 # a share link may hide them for a class
 
 
 def build_train_tab(handlers: TrainHandlers, timer: gr.Timer) -> Page:
@@ -92,8 +111,9 @@ def build_train_tab(handlers: TrainHandlers, timer: gr.Timer) -> Page:
                 page.add(gr.Button("G step", elem_id="g_step", size="sm"))
                 page.add(gr.Button("Restore last good weights", elem_id="restore", size="sm",
                                    interactive=False))
-        with gr.Column(scale=1, min_width=260, elem_id="side_panel"):
+        with gr.Column(scale=1, min_width=260, elem_id="side_panel") as side_panel:
             _side_panel(page, first)
+        page.add(side_panel, name="side_panel")
     page.add(gr.State(None), name="sent")
     _bind(page, handlers, timer)
     return page
@@ -104,7 +124,8 @@ def _bind(page: Page, handlers: TrainHandlers, timer: gr.Timer) -> None:
     controls = KEYS
     message = ("message",)
     with_boxes = message + controls           # a refusal may put a box back
-    page.on(page["preset"].change, handlers.load_preset, ["preset"],
+    # .input, not .change: a share link sets the dropdown itself and must not reload the lesson.
+    page.on(page["preset"].input, handlers.load_preset, ["preset"],
             ("preset", "lesson") + with_boxes, api_name="load_preset", **QUICK)
     # One endpoint for every control: live keys apply at once, the rest wait for a reset.
     page.on([page[k].input for k in controls] + [page[k].submit for k in controls
@@ -122,10 +143,18 @@ def _bind(page: Page, handlers: TrainHandlers, timer: gr.Timer) -> None:
             api_name="upload_config", **QUICK)
     page.on(page["export"].click, handlers.export, (), message + ("downloads",),
             api_name="export", concurrency_limit=2)
+    page.on(page["history_slider"].input, handlers.show_frame, ["history_slider"],
+            ("history_view",), api_name="history", trigger_mode="always_last", **QUICK)
 
     def refresh(request, values):
-        snap = handlers.registry.get(request.session_hash).snapshot()
-        return tick.tick(snap, values.get("sent"))
+        # A follower's page ticks on the shared run; its figures come from the shared cache.
+        code = handlers.visitors.get(request.session_hash).following
+        session = handlers.registry.followed(code) if code else None
+        if code and session is None:
+            return {"status": "the shared run has ended", "sent": values.get("sent")}
+        owner = f"follow:{code}" if session else request.session_hash
+        snap = (session or handlers.registry.get(request.session_hash)).snapshot()
+        return tick.tick(snap, values.get("sent"), owner=owner)
 
     # Many pages tick at once and each tick is cheap: no concurrency limit.
     page.on(timer.tick, refresh, ["sent"], tick.OUTPUTS, api_name="tick",

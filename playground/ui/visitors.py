@@ -24,6 +24,7 @@ class Visitor:
     latent_model: tuple[str, Any] | None = None   # (upload path, Model) of the Latent tab
     lesson: str = ""               # the lesson the page shows (a refused choice goes back to it)
     export_dir: str = ""           # this tab's one download folder: each export replaces its files
+    following: str = ""            # a follow code: this page shows that shared run, read-only
 
 
 class Visitors:
