@@ -98,6 +98,12 @@ class Run:
         began = time.perf_counter()
         stats = self.trainer.step(d_steps, g_steps)
         self.train_s += time.perf_counter() - began
+        return self.record(stats)
+
+    def record(self, stats: StepStats) -> StepStats:
+        """Book a step the Trainer has just taken: its History row, the observers, and an
+        evaluation when one is due. step() calls it; so does a step taken in slow motion
+        (explain.explain_step), which is a real step of the run like any other."""
         self.history.add(stats.to_dict())
         self._fire("on_step", stats)
         if not stats.finite:

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from .config import LIVE_KEYS, TrainConfig
 from .data import make_dataset
+from .explain import explain_step
 from .film import Film
 from .run import Run
 from .run_log import RunLog
@@ -142,6 +143,22 @@ class Session:
             self._render()
         which = {(1, 0): "d", (0, 1): "g"}.get((d_steps, g_steps), "both")
         return self._notify(Notice("stepped", (("which", which),)), state="paused")
+
+    @_command
+    def explain(self) -> tuple[Notice, list]:
+        """One real step in slow motion (explain.explain_step): its phases, for the page to
+        show one by one. Recorded like any step (History, metrics.csv, the film)."""
+        if self._thread is not None:
+            return self._notify(Notice("pause_first")), []
+        if self.run is None:
+            self._replace_run(build_run(self.config))
+        with self._step_lock:
+            self._apply_pending()
+            phases = explain_step(self.run.trainer)
+            if phases:
+                self.run.record(self.run.trainer.last_stats)
+            self._render()
+        return self._notify(Notice("explained" if phases else "diverged"), state="paused"), phases
 
     @_command
     def reset(self, config: TrainConfig | None = None) -> Notice:

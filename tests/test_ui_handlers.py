@@ -366,3 +366,24 @@ def test_a_new_visitor_trains_what_the_page_shows():
         assert registry.get("new").config == get_preset(DEFAULT_PRESET).config
     finally:
         registry.close("new")
+
+
+def test_slow_motion_walks_through_one_real_step(ui):
+    from playground.ui.explain_panel import ExplainHandlers
+    train, _, request = ui
+    req = request()
+    train.step(req, values(TINY))
+    slow = ExplainHandlers(train.registry)
+    out = slow.explain(req, {})
+    assert out["explain_plot"]["visible"] is True and "1 of 3" in out["explain_caption"]
+    assert train.registry.get("a").snapshot().step == 2          # a real step, recorded
+    assert train.registry.get("a").run.history.columns()["step"][-1] == 2
+    state, pictures = out["explain_state"], [out["explain_plot"]["value"].to_json()]
+    for _ in range(2):
+        moved = slow.move(+1)(req, {"explain_state": state})
+        state = moved["explain_state"]
+        pictures.append(moved["explain_plot"]["value"].to_json())
+    assert "3 of 3" in moved["explain_caption"] and len(set(pictures)) == 3
+    assert slow.move(+1)(req, {"explain_state": state})["explain_state"]["index"] == 2   # stays at the end
+    train.start(req, values(TINY))
+    assert "Pause first" in slow.explain(req, {})["message"]

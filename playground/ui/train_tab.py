@@ -15,6 +15,7 @@ from ..config import get_preset, list_presets
 from ..snapshot import Snapshot
 from . import tick
 from .controls import CONTROLS, KEYS, values_from_config
+from .explain_panel import ExplainHandlers, bind_explain, build_explain_panel
 from .page import Page
 from .train_handlers import TrainHandlers, lesson_markdown
 from .wording import BEFORE_RUN, status_line
@@ -109,13 +110,16 @@ def build_train_tab(handlers: TrainHandlers, timer: gr.Timer) -> Page:
             with gr.Row():
                 page.add(gr.Button("D step", elem_id="d_step", size="sm"))
                 page.add(gr.Button("G step", elem_id="g_step", size="sm"))
+                page.add(gr.Button("Explain one step", elem_id="explain_step", size="sm"))
                 page.add(gr.Button("Restore last good weights", elem_id="restore", size="sm",
                                    interactive=False))
+            build_explain_panel(page)
         with gr.Column(scale=1, min_width=260, elem_id="side_panel") as side_panel:
             _side_panel(page, first)
         page.add(side_panel, name="side_panel")
     page.add(gr.State(None), name="sent")
     _bind(page, handlers, timer)
+    bind_explain(page, ExplainHandlers(handlers.registry))
     return page
 
 

@@ -27,6 +27,7 @@ NOTICES = {
     "restored": "Back to the last good weights: press Start or Step.",
     "nothing_to_restore": "Nothing to restore: the run has not diverged.",
     "pause_first": "Pause first to step one at a time.",
+    "explained": "One step in slow motion: press Next to walk through it.",
 }
 
 
