@@ -387,3 +387,24 @@ def test_slow_motion_walks_through_one_real_step(ui):
     assert slow.move(+1)(req, {"explain_state": state})["explain_state"]["index"] == 2   # stays at the end
     train.start(req, values(TINY))
     assert "Pause first" in slow.explain(req, {})["message"]
+
+
+def test_a_lesson_question_is_asked_first_and_answered_at_its_step(ui, monkeypatch):
+    from playground.ui import predict
+    question = {"text": "What will D(G(z)) do?", "choices": ["rise", "sink", "stay"],
+                "answer": 1, "why": "D wins.", "reveal_step": 3}
+    monkeypatch.setattr(predict, "question_of", lambda lesson: question if lesson == "d_too_strong" else {})
+    train, _, request = ui
+    req = request()
+    out = train.load_preset(req, {"preset": "d_too_strong"})
+    assert out["question"]["visible"] is True and out["question"]["choices"] == ["rise", "sink", "stay"]
+    assert "step 3" in out["answer"]
+    first = train.refresh(req, {"sent": None, "question": "sink"})
+    assert "answer" not in first                               # step 0: not yet
+    tiny = values(get_preset("d_too_strong").config.replace(width=16, batch_size=32))
+    for _ in range(3):
+        train.step(req, tiny)
+    shown = train.refresh(req, {"sent": first["sent"], "question": "sink"})
+    assert shown["answer"].startswith("✅") and "Answer: sink" in shown["answer"]
+    again = train.refresh(req, {"sent": shown["sent"], "question": "sink"})
+    assert "answer" not in again                               # said once

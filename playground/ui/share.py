@@ -144,6 +144,7 @@ class ShareHandlers:
 
 
 SHARE_OUTPUTS = ("message", "share_link")
-LOAD_OUTPUTS = tuple(dict.fromkeys(("message", "lesson", "preset", "main_tabs", "side_panel",
+LOAD_OUTPUTS = tuple(dict.fromkeys(("message", "lesson", "question", "answer", "preset",
+                                    "main_tabs", "side_panel",
                                     *KEYS, *GROUPS.values(), *RUN_BAR)))
 __all__ = ["ShareHandlers", "link_query", "parse_set", "hidden_ids", "CONTROLS"]

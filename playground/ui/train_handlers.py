@@ -17,7 +17,7 @@ from ..data import DataError
 from ..session import Session
 from ..film import frame_picture
 from ..pictures import png_data_uri
-from . import exports, uploads
+from . import exports, predict, tick, uploads
 from .controls import DATASET_LABELS, KEYS, config_from_values, shown, values_from_config
 from .visitors import Visitors
 from .wording import label, notice_text, refusal
@@ -102,6 +102,7 @@ class TrainHandlers:
             return {"preset": visitor.lesson, "message": refusal(err)}
         visitor.lesson = preset.name
         return {**values_from_config(preset.config), "lesson": lesson_markdown(preset),
+                **predict.ask(preset.name),
                 "message": f"Loaded “{preset.title}”: fresh weights, press Start."}
 
     def update(self, request, values) -> dict:
@@ -173,6 +174,25 @@ class TrainHandlers:
         return {"downloads": [str(f) for f in files],
                 "message": f"Exported step {step}; the links last "
                            f"{exports.KEEP_FILES_S // 60} minutes."}
+
+    # --- the page refresh (1 Hz) --------------------------------------------------------------
+    def refresh(self, request, values) -> dict:
+        """tick.tick on this page's run, or on the run it follows (read-only, shared figures),
+        and the lesson's answer once the run reaches its reveal step."""
+        visitor = self.visitors.get(request.session_hash)
+        code = visitor.following
+        session = self.registry.followed(code) if code else None
+        if code and session is None:
+            return {"status": "the shared run has ended"}
+        owner = f"follow:{code}" if session else request.session_hash
+        snap = (session or self._session(request)).snapshot()
+        out = tick.tick(snap, values.get("sent"), owner=owner)
+        before = (values.get("sent") or {}).get("answer_text")
+        revealed = predict.answer(visitor.lesson, snap.step, values.get("question"))
+        if revealed is not None and revealed != before:
+            out["answer"] = revealed
+        out["sent"] = {**out["sent"], "answer_text": revealed if revealed is not None else before}
+        return out
 
     # --- history -------------------------------------------------------------------------
     def show_frame(self, request, values) -> dict:

@@ -13,7 +13,7 @@ import gradio as gr
 from .. import charts
 from ..config import get_preset, list_presets
 from ..snapshot import Snapshot
-from . import tick
+from . import predict, tick
 from .controls import CONTROLS, KEYS, values_from_config
 from .explain_panel import ExplainHandlers, bind_explain, build_explain_panel
 from .page import Page
@@ -55,6 +55,10 @@ def _side_panel(page: Page, first) -> None:
     with gr.Tabs(elem_id="side_tabs", overflow_behavior="wrap"):
         with gr.Tab("Lesson", id="lesson_tab"):
             page.add(gr.Markdown(lesson_markdown(first), elem_id="lesson"))
+            asked = predict.ask(first.name)
+            page.add(gr.Radio([], label="Predict first", elem_id="question",
+                              visible=asked["question"]["visible"]))
+            page.add(gr.Markdown(asked["answer"], elem_id="answer"))
         with gr.Tab("Controls", id="controls_tab") as controls_tab:
             for control in CONTROLS:
                 if not control.advanced:
@@ -130,7 +134,7 @@ def _bind(page: Page, handlers: TrainHandlers, timer: gr.Timer) -> None:
     with_boxes = message + controls           # a refusal may put a box back
     # .input, not .change: a share link sets the dropdown itself and must not reload the lesson.
     page.on(page["preset"].input, handlers.load_preset, ["preset"],
-            ("preset", "lesson") + with_boxes, api_name="load_preset", **QUICK)
+            ("preset", "lesson", "question", "answer") + with_boxes, api_name="load_preset", **QUICK)
     # One endpoint for every control: live keys apply at once, the rest wait for a reset.
     page.on([page[k].input for k in controls] + [page[k].submit for k in controls
                                                  if isinstance(page[k], gr.Textbox)],
@@ -150,16 +154,6 @@ def _bind(page: Page, handlers: TrainHandlers, timer: gr.Timer) -> None:
     page.on(page["history_slider"].input, handlers.show_frame, ["history_slider"],
             ("history_view",), api_name="history", trigger_mode="always_last", **QUICK)
 
-    def refresh(request, values):
-        # A follower's page ticks on the shared run; its figures come from the shared cache.
-        code = handlers.visitors.get(request.session_hash).following
-        session = handlers.registry.followed(code) if code else None
-        if code and session is None:
-            return {"status": "the shared run has ended", "sent": values.get("sent")}
-        owner = f"follow:{code}" if session else request.session_hash
-        snap = (session or handlers.registry.get(request.session_hash)).snapshot()
-        return tick.tick(snap, values.get("sent"), owner=owner)
-
     # Many pages tick at once and each tick is cheap: no concurrency limit.
-    page.on(timer.tick, refresh, ["sent"], tick.OUTPUTS, api_name="tick",
+    page.on(timer.tick, handlers.refresh, ["sent", "question"], tick.OUTPUTS + ("answer",), api_name="tick",
             concurrency_limit=None, **QUICK)
