@@ -112,7 +112,12 @@ def build_app(registry: SessionRegistry | None = None) -> gr.Blocks:
 
     with gr.Blocks(title="GAN Playground", delete_cache=DELETE_CACHE) as demo:
         gr.HTML("", head=f"<style>{CSS}</style>", visible="hidden", elem_id="page_style")
-        gr.Markdown(INTRO)
+        with gr.Row(equal_height=True):
+            gr.Markdown(INTRO)
+            presentation = gr.Button("Presentation mode", elem_id="presentation", size="sm",
+                                     scale=0, min_width=170)
+        # Pure page style, no server round trip: bigger text for a lecture hall.
+        presentation.click(None, js="() => { document.body.classList.toggle('presentation'); }")
         # Always on; a tick with nothing new costs one snapshot and sends gr.skip()s.
         timer = gr.Timer(TICK_S)
         with gr.Tabs(elem_id="main_tabs") as tabs:

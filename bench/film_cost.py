@@ -1,0 +1,87 @@
+"""What recording a run's film costs: training rate with the film on vs off, and a long run's memory.
+
+    .venv/bin/python -m bench film_cost [--blocks 8] [--block-steps 200] [--long 100000] [--quick]
+
+Rate: two Runs of the same config are trained in interleaved blocks (A, B, A, B...), each block
+ending with a render (snapshot.render: samples, D field, diagnosis, as the app's worker does
+about once a second). One Run records a film at every render (film.Film, as the app does),
+the other does not; the ratio of the median block rates is the film's cost. Target: <= 5 %.
+Memory: a --long-step run of a tiny model with a render (and a frame) every 20 steps: the film
+keeps <= FRAME_CAP frames and RSS grows < 50 MB between 10 % and 100 % of the run.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from bench.common import machine_line, rss_mb
+from playground.config import TrainConfig
+from playground.film import FRAME_CAP, Film
+from playground.run import Run
+from playground.snapshot import Snapshot, render
+from playground.trainer import set_threads
+
+RING = TrainConfig(dataset="ring", width=64, depth=2, batch_size=128, z_dim=2, device="cpu")
+TINY = TrainConfig(dataset="ring", width=8, depth=1, batch_size=16, z_dim=2, device="cpu")
+
+
+def block_rate(run: Run, snap: Snapshot, steps: int) -> tuple[float, Snapshot]:
+    """Steps per second of `steps` steps and the render that ends them."""
+    began = time.perf_counter()
+    for _ in range(steps):
+        run.step()
+    snap = render(run, snap)
+    return steps / (time.perf_counter() - began), snap
+
+
+def rate_ratio(blocks: int, block_steps: int) -> dict:
+    on, off = Run(RING), Run(RING)
+    on.film = Film()
+    snaps = {id(on): Snapshot(state="running"), id(off): Snapshot(state="running")}
+    rates: dict[str, list[float]] = {"on": [], "off": []}
+    for index in range(blocks):
+        order = (("on", on), ("off", off)) if index % 2 == 0 else (("off", off), ("on", on))
+        for name, run in order:
+            rate, snaps[id(run)] = block_rate(run, snaps[id(run)], block_steps)
+            rates[name].append(rate)
+    med = {k: statistics.median(v) for k, v in rates.items()}
+    return {**med, "ratio": med["on"] / med["off"], "frames": len(on.film)}
+
+
+def long_run(steps: int) -> dict:
+    run, snap = Run(TINY), Snapshot(state="running")
+    run.film = Film()
+    mark, first = max(1, steps // 10), None
+    for step in range(1, steps + 1):
+        run.step()
+        if step % 20 == 0:
+            snap = render(run, snap)
+        if step == mark:
+            first = rss_mb()
+    return {"frames": len(run.film), "stride": run.film.stride, "rss_first": first,
+            "rss_last": rss_mb(), "steps": steps}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench film_cost", description=__doc__.splitlines()[0])
+    parser.add_argument("--blocks", type=int, default=8)
+    parser.add_argument("--block-steps", type=int, default=200)
+    parser.add_argument("--long", type=int, default=100_000)
+    parser.add_argument("--quick", action="store_true", help="4 blocks of 50 steps, a 5000-step long run")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.blocks, args.block_steps, args.long = 4, 50, 5000
+    set_threads(1)
+    print(machine_line())
+    rate = rate_ratio(args.blocks, args.block_steps)
+    print(f"film on {rate['on']:.1f} steps/s · off {rate['off']:.1f} steps/s · ratio "
+          f"{rate['ratio']:.3f} (cost {100 * (1 - rate['ratio']):+.1f} %) · {rate['frames']} frames")
+    memory = long_run(args.long)
+    growth = memory["rss_last"] - memory["rss_first"]
+    print(f"{memory['steps']} steps: {memory['frames']} frames (cap {FRAME_CAP}, stride "
+          f"{memory['stride']}) · RSS {memory['rss_first']:.1f} -> {memory['rss_last']:.1f} MB "
+          f"({growth:+.1f} MB)")
+    ok = rate["ratio"] >= 0.95 and memory["frames"] <= FRAME_CAP and growth < 50
+    print("PASS" if ok else "FAIL", "(targets: cost <= 5 %, frames <= cap, RSS growth < 50 MB)")
+    return 0 if ok else 1
