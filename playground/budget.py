@@ -34,7 +34,7 @@ EVAL_CHUNK = 256          # rows per pass of Trainer.generate and the digit metr
 EVAL_SAMPLES = 2000       # the largest evaluation: session and CLI score 2000 fakes against 2000 reals
 FIELD_POINTS = 40 * 40    # D's heatmap grid of the point-data view (field.field_view)
 PARAMETER_COPIES = 7      # see the module docstring
-STEP_FACTOR = 2           # activations kept for backward + their gradients (measured: ~1.5)
+STEP_FACTOR = 2           # kept for backward + gradients (a real step peaks at 0.6-1.0x: bench)
 METRIC_COPIES = 3         # float copies digit_inputs makes of a chunk (NaN fix, clamp, grey)
 
 # The live keys (config.LIVE_KEYS) the estimate reads: Trainer.apply checks the budget again

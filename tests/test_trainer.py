@@ -306,3 +306,37 @@ def test_unknown_optimizer_kind_is_refused_not_replaced_by_sgd():
     with pytest.raises(ConfigError, match="adamw") as err:
         trainer_module._make_optimizer("adamw", params, 1e-3, 0.5, 0.999)
     assert err.value.key == "optimizer"
+
+
+# --- memory budget --------------------------------------------------------------------------
+
+def test_live_batch_size_edit_is_checked_like_a_fresh_build():
+    config = TrainConfig(dataset="digits", arch="dcgan", image_size=64, width=64, z_dim=8,
+                         batch_size=64, device="cpu")
+    trainer = Trainer(config)
+    with pytest.raises(ConfigError) as fresh:
+        Trainer(config.replace(batch_size=1024))
+    with pytest.raises(ConfigError) as live:
+        trainer.apply(batch_size=1024)
+    assert str(live.value) == str(fresh.value) and live.value.key == fresh.value.key == "batch_size"
+    assert str(live.value).startswith("Batch size 1024 needs about ")
+    assert trainer.config is config and trainer.opt_d.param_groups[0]["lr"] == config.lr_d
+    assert trainer.apply(batch_size=128).batch_size == 128          # within the budget: applied
+
+
+def test_generate_runs_in_chunks_that_match_one_pass():
+    trainer = Trainer(TrainConfig(dataset="digits", arch="dcgan", **TINY))
+    trainer.step()
+    rows = []
+    hook = trainer.generator.register_forward_pre_hook(lambda _m, args: rows.append(len(args[0])))
+    z = trainer.fixed_z(600)
+    chunked = trainer.generate(z)
+    hook.remove()
+    assert max(rows) <= 256 and sum(rows) == 600
+    trainer.generator.eval()
+    with torch.no_grad():
+        whole = trainer.generator(z)                              # one pass, as before
+    trainer.generator.train()
+    assert chunked.shape == whole.shape == (600, 1, 16, 16)
+    assert torch.allclose(chunked, whole, rtol=0, atol=1e-6)
+    assert trainer.generate(z[:0]).shape == (0, 1, 16, 16)
