@@ -7,13 +7,15 @@ import pathlib
 import pickle
 import struct
 
+import subprocess
+import sys
+
 import pytest
 import torch
 from safetensors.torch import save_file
 
 from playground import checkpoint
-from playground.checkpoint import (CheckpointError, generate, load_config_file, load_generator,
-                                   save_generator)
+from playground.checkpoint import CheckpointError, generate, load_generator, save_generator
 from playground.config import TrainConfig
 from playground.trainer import Trainer
 
@@ -51,7 +53,7 @@ def test_config_argument_overrides_the_metadata(tmp_path):
     trainer = trained("points-mlp", steps=1)
     path = save_generator(tmp_path / "g.safetensors", trainer.generator, trainer.config, (2,))
     (tmp_path / "config.json").write_text(trainer.config.replace(seed=5).to_json())
-    config = load_config_file(tmp_path / "config.json")
+    config = TrainConfig.from_json((tmp_path / "config.json").read_text())
     _, loaded, _ = load_generator(path, config)
     assert loaded.seed == 5
 
@@ -152,3 +154,63 @@ def test_tampered_shape_metadata_is_a_checkpoint_error(tmp_path, config, shape):
               metadata={"config": config.to_json(), "shape": json.dumps(shape)})
     with pytest.raises(CheckpointError):
         load_generator(path)
+
+
+# --- metadata that asks for more than the file holds ----------------------------------------
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+# One tiny tensor, and metadata asking for a generator of ~200M parameters (1.4 GB was built).
+HUGE = {"dataset": "digits", "arch": "dcgan", "width": 512, "image_size": 64, "z_dim": 256}
+
+
+def huge_request(path):
+    save_file({"w": torch.ones(1)}, str(path),
+              metadata={"config": json.dumps(HUGE), "shape": "[1, 64, 64]"})
+    return path
+
+
+REFUSAL_SCRIPT = r"""
+import json, resource, sys
+import torch
+from playground.checkpoint import CheckpointError, load_generator
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    load_generator(sys.argv[1])
+    message = None
+except CheckpointError as err:
+    message = str(err)
+grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+print(json.dumps({"message": message, "grown_kb": grown}))
+"""
+
+
+def test_over_budget_metadata_is_refused_before_any_network_is_built(tmp_path):
+    path = huge_request(tmp_path / "tiny.safetensors")
+    assert path.stat().st_size < 1000
+    done = subprocess.run([sys.executable, "-c", REFUSAL_SCRIPT, str(path)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["message"] and "GB" in out["message"] and "tiny.safetensors" in out["message"]
+    assert str(tmp_path) not in out["message"]                 # no server path in a message
+    assert out["grown_kb"] < 50 * 1024                         # peak RSS grew < 50 MB
+
+
+def test_tensors_that_do_not_match_the_config_are_refused_before_loading(tmp_path, monkeypatch):
+    trainer = trained("points-mlp", steps=0)
+    tensors = {k: v.clone() for k, v in trainer.generator.state_dict().items()}
+    loads = []
+    monkeypatch.setattr(checkpoint, "load_file", lambda *a, **k: loads.append(a) or {})
+    for name, change in [("extra", lambda t: t.update(extra=torch.ones(1))),
+                         ("missing", lambda t: t.pop(next(iter(t)))),
+                         ("reshaped", lambda t: t.update({k: v.flatten() for k, v in t.items()}))]:
+        bad = dict(tensors)
+        change(bad)
+        path = tmp_path / f"{name}.safetensors"
+        save_file(bad, str(path), metadata={"config": trainer.config.to_json(), "shape": "[2]"})
+        with pytest.raises(CheckpointError, match="do not fit"):
+            load_generator(path)
+    assert loads == []                                          # refused from the header alone
+
+
+def test_load_config_file_is_gone():
+    assert not hasattr(checkpoint, "load_config_file")       # TrainConfig.from_json does it
