@@ -1,41 +1,62 @@
-"""`python -m bench` lists the benchmarks; `python -m bench NAME [args...]` runs one."""
+"""`python -m bench` lists the benchmarks; `python -m bench NAME [args...]` runs one.
+
+A benchmark is a module of this package with a docstring (its first line is the listing) and
+`def main(argv=None) -> int`. Discovery reads each module's source (ast) instead of importing
+it, so the listing is instant (no torch import) and a module another developer is halfway
+through writing cannot break it: such a module is listed as unreadable, and only running it
+imports it.
+"""
 from __future__ import annotations
 
+import ast
 import importlib
-import pkgutil
 import sys
 from pathlib import Path
 
-import bench
-
+PACKAGE = Path(__file__).resolve().parent
 # Modules of the package that are helpers, not benchmarks.
-HELPERS = {"common", "page_app", "page_clients", "__main__"}
+HELPERS = {"common", "browser", "page_app", "page_clients", "__main__", "__init__"}
+
+
+def describe(path: Path) -> str | None:
+    """The first docstring line of a benchmark module, or None when `path` is not one."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError) as err:
+        return f"(unreadable: {type(err).__name__})"
+    doc = ast.get_docstring(tree)
+    has_main = any(isinstance(node, ast.FunctionDef) and node.name == "main" for node in tree.body)
+    if not doc or not has_main:
+        return None
+    return doc.strip().splitlines()[0]
 
 
 def benchmarks() -> dict[str, str]:
-    """name -> first docstring line, for every module with a main()."""
+    """name -> first docstring line, for every benchmark module of the package."""
     found = {}
-    for info in pkgutil.iter_modules([str(Path(bench.__file__).parent)]):
-        if info.name in HELPERS or info.name.startswith("_"):
+    for path in sorted(PACKAGE.glob("*.py")):
+        if path.stem in HELPERS or path.stem.startswith("_"):
             continue
-        module = importlib.import_module(f"bench.{info.name}")
-        if callable(getattr(module, "main", None)):
-            found[info.name] = (module.__doc__ or "").strip().splitlines()[0] if module.__doc__ else ""
-    return dict(sorted(found.items()))
+        line = describe(path)
+        if line is not None:
+            found[path.stem] = line
+    return found
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    found = benchmarks()
     if not argv or argv[0] in ("-h", "--help", "list"):
-        print("usage: python -m bench NAME [args...]\n\nbenchmarks:")
-        for name, line in benchmarks().items():
+        print("usage: python -m bench NAME [args...]   (NAME --help: its options)\n\nbenchmarks:")
+        for name, line in found.items():
             print(f"  {name:18} {line}")
         return 0
     name, rest = argv[0], argv[1:]
-    if name not in benchmarks():
+    if name not in found:
         print(f"no benchmark named {name!r}; `python -m bench` lists them", file=sys.stderr)
         return 2
     return int(importlib.import_module(f"bench.{name}").main(rest) or 0)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

@@ -1,13 +1,13 @@
 """What does a quality evaluation cost? Median ms of each metric on 2000 samples, 1 torch thread.
 
-    .venv/bin/python bench/metric_cost.py [--quick] [--repeats N]
+    .venv/bin/python -m bench metric_cost [--quick] [--repeats N]
 
 Metrics: point_quality and js_divergence on the ring (8 modes) and the grid (25 modes);
 digit_quality with the Fréchet distance on 16x16 digits; plus trainer.sample(2000) (the
 generator pass every evaluation needs) and the whole playground.metrics.evaluate call. The last
 column puts one evaluation (sample + evaluate) against the training time between two
-evaluations at the CLI's cadence (playground.cli.eval_every), with the step rate measured here:
-DESIGN.md wants evaluation under 10 % of training time.
+evaluations at the run's cadence (playground.run.eval_every, the same for the CLI and the app),
+with the step rate measured here: evaluation should stay under 10 % of training time.
 
 Sample content hardly changes the cost (the work is distances, histograms, one small MLP and a
 64x64 matrix square root), so "generated" samples here are real data from another seed with
@@ -18,18 +18,16 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import numpy as np
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from benchutil import DIGITS_DCGAN, RING_MLP, OtherLoad, machine_line, median, rate_for  # noqa: E402
-from playground import Trainer  # noqa: E402
-from playground.cli import eval_every  # noqa: E402
-from playground.data import make_dataset  # noqa: E402
-from playground.metrics import CLASSIFIER_FILE, cache_dir, digit_classifier, digit_quality, evaluate, js_divergence, point_quality  # noqa: E402
+from bench.common import DIGITS_DCGAN, RING_MLP, OtherLoad, machine_line, median, rate_for
+from playground.data import make_dataset
+from playground.metrics import (CLASSIFIER_FILE, cache_dir, digit_classifier, digit_quality, evaluate,
+                                js_divergence, point_quality)
+from playground.run import eval_every
+from playground.trainer import Trainer
 
 N = 2000
 
@@ -95,12 +93,12 @@ def main(argv: list[str] | None = None) -> int:
              (cost_sample + cost_eval) / (eval_every(config) / step_rate * 1e3)),
         ]
 
-    print("| metric | median ms | sample + evaluate vs training between evaluations (CLI cadence) |")
+    print("| metric | median ms | sample + evaluate vs training between evaluations (run cadence) |")
     print("|---|---:|---:|")
     for label, cost, share in rows:
         print(f"| {label} | {cost:.2f} | {'' if share is None else f'{share:.1%}'} |")
     print(f"\ncores kept busy by other processes meanwhile: {load.cores:.2f}")
-    print(f"CLI cadence: every {eval_every(RING_MLP)} steps (points), {eval_every(DIGITS_DCGAN)} steps (images)")
+    print(f"run cadence: every {eval_every(RING_MLP)} steps (points), {eval_every(DIGITS_DCGAN)} steps (images)")
     return 0
 
 

@@ -3,11 +3,15 @@
     with ServedApp() as app: app.url, app.query() -> {"t", "sessions": {hash: {step, running,
     last_seen}}, "tids"}; AppRun(app, running_session(app)).state("pause" | "start" | "q")
 
-`python bench/page_app.py` is the child: it imports app.py (1 torch thread, the registry,
+`python -m bench.page_app` is the child: it imports app.py (1 torch thread, the registry,
 build_app), launches it on GRADIO_SERVER_PORT, then answers each stdin line on stdout (after
 PREFIX, as Gradio may print there too) with every session's step counter and the server's clock,
 so reading a run's progress needs no tick. Lines: "q", "pause KEY", "start KEY", "render S"
 (what-if: the worker renders every S s from now on), "quit".
+
+To list the sessions the child swaps playground.registry.SessionRegistry for a subclass that
+remembers the keys it was asked for (the registry keeps its sessions to itself) before it
+imports app.py, so the app is still exactly app.py.
 """
 from __future__ import annotations
 
@@ -15,13 +19,9 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from apputil import ROOT, free_port  # noqa: E402
+from bench.common import ROOT, free_port, trainer_thread_ids
 
 PREFIX = "@@"
 
@@ -34,14 +34,42 @@ def set_render_every(seconds: str | float | None) -> None:
 
 
 # --- the child process ---------------------------------------------------------------------
+def keyed_registry():
+    """Make app.py's SessionRegistry one that remembers its keys; returns the key list."""
+    import playground.registry
+
+    keys: list[str] = []
+
+    class KeyedRegistry(playground.registry.SessionRegistry):
+        def get(self, key):
+            if key not in keys:
+                keys.append(key)
+            return super().get(key)
+
+    playground.registry.SessionRegistry = KeyedRegistry
+    return keys
+
+
+def answer(registry, keys: list[str]) -> None:
+    sessions = {}
+    for key in list(keys):
+        session = registry.find(key)
+        if session is not None:          # not session.snapshot(): reading it counts as watching
+            run = session.run
+            sessions[key] = {"step": run.step_count if run is not None else 0,
+                             "running": session.running, "last_seen": session.last_seen}
+    print(PREFIX, json.dumps({"t": time.monotonic(), "sessions": sessions,
+                              "tids": trainer_thread_ids()}), flush=True)
+
+
 def serve() -> None:
     """Child: the real app.py on GRADIO_SERVER_PORT; answers each stdin line with the sessions' steps."""
-    sys.path.insert(0, str(ROOT))
     set_render_every(os.environ.get("BENCH_RENDER_EVERY_S"))
     if os.environ.get("BENCH_TICK_S"):                   # what-if: another gr.Timer period
         import playground.ui.app
         import playground.ui.train_tab
         playground.ui.app.TICK_S = playground.ui.train_tab.TICK_S = float(os.environ["BENCH_TICK_S"])
+    keys = keyed_registry()
     import app                                           # set_threads(1), registry, build_app
     from playground.checkpoint import MAX_CHECKPOINT_BYTES
 
@@ -59,19 +87,13 @@ def serve() -> None:
             getattr(registry.get(key), command)()
         elif command == "render":                    # what-if: another render cadence, from now on
             set_render_every(key)
-        sessions = {}
-        for key, session in list(registry._sessions.items()):
-            trainer = session.trainer
-            sessions[key] = {"step": trainer.step_count if trainer is not None else 0,
-                             "running": session.running, "last_seen": session.last_seen}
-        tids = [t.native_id for t in threading.enumerate() if t.name == "gan-trainer"]
-        print(PREFIX, json.dumps({"t": time.monotonic(), "sessions": sessions, "tids": tids}), flush=True)
+        answer(registry, keys)
     app.demo.close()
 
 
+# --- the parent's handle on it ---------------------------------------------------------------
 class ServedApp:
-    """Starts this file as the child; `query()` -> {"t", "sessions": {hash: {step, running,
-    last_seen}}, "tids"}."""
+    """Starts the child; `query()` -> {"t", "sessions": {hash: {step, running, last_seen}}, "tids"}."""
 
     def __init__(self, max_runs: int = 2, render_every: float | None = None, tick_s: float | None = None):
         self.render_every, self.tick_s = render_every, tick_s
@@ -85,8 +107,8 @@ class ServedApp:
         env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(self.port),
                    GRADIO_ANALYTICS_ENABLED="False", GAN_PLAYGROUND_MAX_RUNS=str(self.max_runs),
                    BENCH_RENDER_EVERY_S=str(self.render_every or ""), BENCH_TICK_S=str(self.tick_s or ""))
-        self.popen = subprocess.Popen([sys.executable, __file__], cwd=ROOT, env=env, text=True,
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        self.popen = subprocess.Popen([sys.executable, "-m", "bench.page_app"], cwd=ROOT, env=env,
+                                      text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       stderr=subprocess.DEVNULL)
         self.process = psutil.Process(self.popen.pid)
         ready = self._read()
@@ -116,7 +138,6 @@ class ServedApp:
             self.popen.wait(timeout=10)
 
 
-
 def running_session(app: ServedApp, timeout: float = 30) -> str:
     """The hash of the one running session (the page's)."""
     deadline = time.monotonic() + timeout
@@ -126,7 +147,6 @@ def running_session(app: ServedApp, timeout: float = 30) -> str:
             return running[0]
         time.sleep(0.2)
     raise RuntimeError("no single running session appeared")
-
 
 
 class AppRun:
@@ -139,7 +159,6 @@ class AppRun:
         answer = self.app.query(command if command == "q" else f"{command} {self.key}")
         session = answer["sessions"][self.key]
         return answer["t"], session["step"], (answer["tids"] or [None])[0], session["last_seen"]
-
 
 
 if __name__ == "__main__":

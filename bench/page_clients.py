@@ -7,42 +7,35 @@ Both open the app, pick a lesson, press Start, and then follow on() / off() / wa
   server, while the page stays connected and its session alive.
 - GradioPage: a gradio_client calling /tick at the page's cadence while on, rendering nothing
   (the Space case: the browser runs on someone else's machine).
-`requests` counts the tick events sent, for the report.
+`requests` counts the events the page sent (ticks, mostly), for the report.
 """
 from __future__ import annotations
 
 import time
+
+from bench.browser import AppPage
+from bench.common import control_args
 
 
 class BrowserPage:
     """A Chromium page; off() pauses its JavaScript (no ticks), on() resumes it."""
 
     def __init__(self, browser, url: str, preset: str):
-        self.page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        self.app = AppPage(browser.new_context(viewport={"width": 1400, "height": 1000}), url)
+        self.page = self.app.page
         self.page.on("request", self._count)
         self.requests = 0
         self.streaming = True
-        self.page.goto(url)
-        self.page.wait_for_selector("#status textarea")
-        self._pick(preset)
+        if not self.page.input_value("#preset input").endswith(f"({preset})"):
+            self.app.choose_lesson(preset)
+            self.page.wait_for_timeout(1000)          # let the controls' events settle
         self.cdp = self.page.context.new_cdp_session(self.page)
         self.cdp.send("Debugger.enable")
-        self.page.click("#start")
+        self.app.click("start")
 
     def _count(self, request) -> None:
         if "/queue/join" in request.url:
             self.requests += 1
-
-    def _pick(self, preset: str) -> None:
-        from playground.config import get_preset
-
-        if self.page.input_value("#preset input").endswith(f"({preset})"):
-            return
-        self.page.click("#preset input")
-        self.page.get_by_role("option", name=f"({preset})").click()
-        self.page.wait_for_function("t => document.querySelector('#lesson').innerText.includes(t)",
-                                    arg=get_preset(preset).title)
-        self.page.wait_for_timeout(1000)          # let the controls' change events settle
 
     def on(self) -> None:
         if not self.streaming:
@@ -62,9 +55,9 @@ class BrowserPage:
 
     def close(self) -> None:
         self.on()
-        self.page.click("#pause")
+        self.app.click("pause")
         self.page.wait_for_timeout(500)
-        self.page.close()
+        self.app.context.close()
 
 
 
@@ -75,7 +68,6 @@ class GradioPage:
         from gradio_client import Client
 
         from playground.config import get_preset
-        from playground.ui.controls import values_from_config
 
         self.client = Client(url, verbose=False, download_files=False)
         self.requests = 0
@@ -83,8 +75,9 @@ class GradioPage:
         self.tick_s = tick_s
         self.next_tick = time.perf_counter()
         self.latencies: list[float] = []
-        assert self.client.predict(*values_from_config(get_preset(preset).config),
-                                   api_name="/start") == "training"
+        message = self.client.predict(*control_args(self.client, "/start", get_preset(preset).config),
+                                      api_name="/start")[0]
+        assert message == "Training.", message
 
     def on(self) -> None:
         self.streaming = True

@@ -1,9 +1,11 @@
 """Does watching a run slow it down? Steps/s with the page streaming vs the same config headless.
 
-    .venv/bin/python bench/page_rate.py [--client browser|gradio] [--presets ring_stable digits_dcgan]
-                                        [--warmup 5] [--window 5] [--settle 1] [--cycles 5]
+    .venv/bin/python -m bench page_rate [--client browser|gradio] [--presets ring_stable digits_dcgan]
+                                        [--warmup 5] [--window 5] [--settle 1] [--cycles 5] [--quick]
 
 Target (issue 3): training with the page streaming runs at >= 0.85x the headless rate.
+
+--quick: ring_stable only, 1 s warm-up, one cycle of 2-s windows (a smoke test of the script).
 
 The app is the real one, in a child process (bench/page_app.py: app.py on a free port, which
 answers "what step is each session at" and "pause/resume session K" on its stdin/stdout). A page
@@ -43,15 +45,10 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))   # browser_helpers
-
-from apputil import CpuMeter  # noqa: E402
-from page_app import AppRun, ServedApp, running_session, set_render_every  # noqa: E402
-from browser_helpers import chromium_available, launch_chromium  # noqa: E402
-from page_clients import BrowserPage, GradioPage  # noqa: E402
+from bench.common import CpuMeter, chromium_available, launch_chromium, machine_line, trainer_thread_ids
+from bench.page_app import AppRun, ServedApp, running_session, set_render_every
+from bench.page_clients import BrowserPage, GradioPage
 
 TARGET = 0.85
 
@@ -73,9 +70,11 @@ class LocalRun:
         self.session.pause()
 
     def state(self) -> tuple[float, int, int | None]:
-        thread = self.session._thread
-        return (time.monotonic(), self.session.trainer.step_count,
-                thread.native_id if thread is not None else None)
+        """(clock, step, the trainer thread's id): the app runs elsewhere, so this process's one
+        "gan-trainer" thread is this session's."""
+        run = self.session.run
+        return (time.monotonic(), run.step_count if run is not None else 0,
+                (trainer_thread_ids() or [None])[0])
 
 
 # --- the measurement ------------------------------------------------------------------------
@@ -177,7 +176,7 @@ def summarize(preset: str, windows: list[dict], order: tuple[str, ...]) -> dict:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse(argv: list[str] | None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--client", choices=["browser", "gradio"],
                         default="browser" if chromium_available() else "gradio")
@@ -192,53 +191,54 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--alt-render-every", type=float, default=None,
                         help="what-if: add windows streaming with RENDER_EVERY_S = this, in the same run")
     parser.add_argument("--cycles", type=int, default=5, help="cycles of the modes (S U H, H U S, ...)")
+    parser.add_argument("--quick", action="store_true",
+                        help="ring_stable, 1 s warm-up, one cycle of 2-s windows (a smoke test)")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.presets, args.warmup, args.window, args.settle, args.cycles = ["ring_stable"], 1.0, 2.0, 0.5, 1
+    return args
 
-    import torch
 
-    from benchutil import machine_line
+def print_window(preset: str, w: dict) -> None:
+    page = w["page"] + (w["own"] if w["mode"] != "headless" else 0)
+    print(f"  {preset:13s} cycle {w['cycle']} {w['mode']:9s}: {w['rate']:6.1f} steps/s, without "
+          f"waits {w['free_rate']:6.1f}; cores: trainer {w['trainer']:.2f}, server "
+          f"{w['server_rest']:.2f}, page {page:.2f}, others {w['others']:.2f}; trainer "
+          f"run/queued/blocked {w['trainer_run']:.2f}/{w['trainer_queued']:.2f}/"
+          f"{w['trainer_blocked']:.2f}; events {w['events']}", flush=True)
 
-    torch.set_num_threads(1)             # as app.py does (this process trains the headless run)
-    set_render_every(args.render_every)
-    import playground.session
-    print(machine_line())
-    local_cadence = playground.session.RENDER_EVERY_S
-    print(f"client {args.client}; per preset: {args.warmup:g} s warm-up, then {args.cycles} cycles of "
-          f"{args.window:g} s windows (S U H, H U S, ...), {args.settle:g} s settle after each switch")
+
+def run_presets(app: ServedApp, args) -> list[dict]:
+    """Every preset's windows with one page client; the summaries."""
     results = []
-    with ServedApp(render_every=args.render_every, tick_s=args.tick_every) as app:
-        print(f"worker render cadence RENDER_EVERY_S: {app.render_every:g} s in the app, "
-              f"{local_cadence:g} s in the headless run; page tick (gr.Timer) every {app.tick_s:g} s")
-        playwright = browser = None
-        if args.client == "browser":
-            from playwright.sync_api import sync_playwright
-            playwright = sync_playwright().start()
-            browser = launch_chromium(playwright)
-        try:
-            for preset in args.presets:
-                page = (BrowserPage(browser, app.url, preset) if browser
-                        else GradioPage(app.url, preset, app.tick_s))
-                try:
-                    windows = measure(app, page, LocalRun(preset), args)
-                finally:
-                    page.close()
-                    time.sleep(1.5)                  # the run pauses; a closed page's session closes
-                for w in windows:
-                    print(f"  {preset:13s} cycle {w['cycle']} {w['mode']:9s}: {w['rate']:6.1f} steps/s, without "
-                          f"waits {w['free_rate']:6.1f}; cores: trainer {w['trainer']:.2f}, server "
-                          f"{w['server_rest']:.2f}, page {w['page'] + (w['own'] if w['mode'] != 'headless' else 0):.2f}, "
-                          f"others {w['others']:.2f}; trainer run/queued/blocked {w['trainer_run']:.2f}/"
-                          f"{w['trainer_queued']:.2f}/{w['trainer_blocked']:.2f}; events {w['events']}", flush=True)
-                results.append(summarize(preset, windows, modes(args)))
-                if isinstance(page, GradioPage) and page.latencies:
-                    results[-1]["latency"] = statistics.median(page.latencies)
-        finally:
-            if browser is not None:
-                browser.close()
-                playwright.stop()
+    playwright = browser = None
+    if args.client == "browser":
+        from playwright.sync_api import sync_playwright
+        playwright = sync_playwright().start()
+        browser = launch_chromium(playwright)
+    try:
+        for preset in args.presets:
+            page = (BrowserPage(browser, app.url, preset) if browser
+                    else GradioPage(app.url, preset, app.tick_s))
+            try:
+                windows = measure(app, page, LocalRun(preset), args)
+            finally:
+                page.close()
+                time.sleep(1.5)                  # the run pauses; a closed page's session closes
+            for w in windows:
+                print_window(preset, w)
+            results.append(summarize(preset, windows, modes(args)))
+            if isinstance(page, GradioPage) and page.latencies:
+                results[-1]["latency"] = statistics.median(page.latencies)
+    finally:
+        if browser is not None:
+            browser.close()
+            playwright.stop()
+    return results
 
-    print()
-    print(f"| preset | mode ({args.client}) | windows × s | steps/s | steps/s without waits for a core | "
+
+def print_modes(results: list[dict], client: str) -> None:
+    print(f"\n| preset | mode ({client}) | windows × s | steps/s | steps/s without waits for a core | "
           f"steps per trainer CPU-s | trainer thread: on a core / waiting for a core / asleep (GIL) | "
           f"cores: server (rest) | page | other processes | tick events/s |")
     print("|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|")
@@ -250,11 +250,13 @@ def main(argv: list[str] | None = None) -> int:
                   f"{m['rate']:.1f} | {m['free_rate']:.1f} | {m['per_cpu_s']:.1f} | "
                   f"{m['trainer_run']:.0%} / {m['trainer_queued']:.0%} / {m['trainer_blocked']:.0%} | "
                   f"{m['server_rest']:.2f} | {page_cores:.2f} | {m['others']:.2f} | {m['events']:.1f} |")
-    print()
-    print("| preset | ratio | steps/s (wall) | per cycle | without waits for a core | per cycle | "
+
+
+def print_ratios(results: list[dict]) -> float:
+    """The ratio table and the verdicts; returns the worst streaming / headless wall ratio."""
+    print("\n| preset | ratio | steps/s (wall) | per cycle | without waits for a core | per cycle | "
           "per trainer CPU-s |")
     print("|---|---|---:|---|---:|---|---:|")
-    worst = float("inf")
     for r in results:
         for name in (f"{top}/{bottom}" for top, bottom in ratio_pairs(r["modes"])):
             x = r[name]
@@ -262,7 +264,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {r['preset']} | {name} | {bold}{x['rate']:.2f}{bold} | "
                   f"{', '.join(f'{v:.2f}' for v in x['rate_cycles'])} | {bold}{x['free']:.2f}{bold} | "
                   f"{', '.join(f'{v:.2f}' for v in x['free_cycles'])} | {x['cpu']:.2f} |")
-        worst = min(worst, r["streaming/headless"]["rate"])
     print()
     for r in results:
         for top in (m for m in r["modes"] if m.startswith("streaming")):
@@ -270,11 +271,31 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{r['preset']}: {top} / headless = {x['rate']:.2f} wall "
                   f"({'met' if x['rate'] >= TARGET else 'MISSED'}), {x['free']:.2f} without waits for a core "
                   f"({'met' if x['free'] >= TARGET else 'MISSED'}); target >= {TARGET}")
-    for r in results:
         if "latency" in r:
             print(f"{r['preset']}: gradio_client tick round trip median {r['latency']:.0f} ms")
     if any(r["unwatched"]["ticked"] for r in results):
         print("WARNING: a tick reached the server during an unwatched window")
+    return min(r["streaming/headless"]["rate"] for r in results)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    import torch
+
+    import playground.session
+
+    torch.set_num_threads(1)             # as app.py does (this process trains the headless run)
+    set_render_every(args.render_every)
+    print(machine_line())
+    print(f"client {args.client}; per preset: {args.warmup:g} s warm-up, then {args.cycles} cycles of "
+          f"{args.window:g} s windows (S U H, H U S, ...), {args.settle:g} s settle after each switch")
+    with ServedApp(render_every=args.render_every, tick_s=args.tick_every) as app:
+        print(f"worker render cadence RENDER_EVERY_S: {app.render_every:g} s in the app, "
+              f"{playground.session.RENDER_EVERY_S:g} s in the headless run; page tick (gr.Timer) "
+              f"every {app.tick_s:g} s")
+        results = run_presets(app, args)
+    print_modes(results, args.client)
+    worst = print_ratios(results)
     return 0 if worst >= TARGET else 1
 
 

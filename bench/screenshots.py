@@ -1,14 +1,20 @@
-"""The README's pictures: full-page screenshots of the real app in Chromium, 1400 px wide.
+"""The README's pictures: the real app in Chromium on a projector, a laptop and a phone.
 
-    .venv/bin/python bench/screenshots.py [--ring-s 25] [--digits-s 30] [--out assets]
+    .venv/bin/python -m bench screenshots [--ring-s 25] [--digits-s 30] [--out assets] [--quick]
 
 Run by hand (not by the tests, which keep their runs short). It serves the app in-process on a
 free local port, then, as a lecturer would:
-  1. ring_stable: Start, train --ring-s seconds, screenshot the Train tab  -> train_ring.png
-  2. digits_dcgan: Start, train --digits-s seconds, screenshot             -> train_digits.png
-  3. the Latent space tab of that digits run: Interpolate, screenshot      -> latent.png
-Training time is the page's own "elapsed N s" (time spent training). On a busy machine that is
-fewer steps: the status line (step reached) is printed for each picture.
+  1. ring_stable: Start, train --ring-s seconds, and photograph the same page at three sizes:
+     1280×720, the first screen only (what a lecture-hall projector shows) -> train_projector.png
+     1400×900, the whole page (a laptop)                                   -> train_1400.png
+     390×844, the whole page (a phone)                                     -> train_phone.png
+  2. digits_dcgan at 1400×900: Start, train --digits-s seconds, the page  -> train_digits.png
+  3. the Latent space tab of that digits run: 12 frames, Interpolate      -> latent.png
+For each size it prints where the run bar, the samples and D(x)/D(G(z)) are on the first
+screen (CSS pixels), so a layout change can be judged without opening the pictures.
+Training time is the page's own "elapsed N s" (time spent training): on a busy machine that is
+fewer steps, so the status line (step reached) is printed for each picture. --quick: 4 s of
+training each, pictures into test-artifacts/screenshots/ (a smoke test of the script).
 Needs Debian's chromium at /usr/bin/chromium (`make browser`).
 """
 from __future__ import annotations
@@ -17,23 +23,20 @@ import argparse
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-for folder in (ROOT, ROOT / "tests"):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-
-from browser_helpers import VIEWPORT, AppPage, chromium_available, launch_chromium, serve  # noqa: E402
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
-
-from playground.session import SessionRegistry  # noqa: E402
-from playground.trainer import set_threads  # noqa: E402
+from bench.browser import AppPage
+from bench.common import ROOT, chromium_available, launch_chromium, serve
 
 MINUTE_MS = 60_000
+PROJECTOR = {"width": 1280, "height": 720}
+LAPTOP = {"width": 1400, "height": 900}
+PHONE = {"width": 390, "height": 844}
+WATCHED = ("preset", "start", "pause", "status", "samples", "prob_plot", "side_panel")
 
 
 def train_for(app: AppPage, preset: str, seconds: float) -> None:
-    """Pick `preset`, Start, and wait until the status says `seconds` of training."""
-    app.choose_lesson(preset)
+    """Pick `preset` (unless the page shows it already), Start, and wait for `seconds` of training."""
+    if not app.page.input_value("#preset input").endswith(f"({preset})"):
+        app.choose_lesson(preset)
     app.click("start")
     app.wait_step_above(0, timeout_s=60)
     app.page.wait_for_function(
@@ -43,49 +46,101 @@ def train_for(app: AppPage, preset: str, seconds: float) -> None:
     app.page.wait_for_timeout(1500)          # one more tick: charts and samples of this moment
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def show_boxes(app: AppPage, size: dict) -> None:
+    """Print each watched element's box, and whether it lies on the first screen."""
+    print(f"  {size['width']}x{size['height']} (x, y, width, height in CSS px; first screen "
+          f"0..{size['width']} x 0..{size['height']}):")
+    for name, box in app.boxes(*WATCHED).items():
+        if box is None:
+            print(f"    #{name:11} absent")
+            continue
+        inside = (box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= size["width"]
+                  and box["y"] + box["height"] <= size["height"])
+        print(f"    #{name:11} {box['x']:6.0f} {box['y']:6.0f} {box['width']:6.0f} {box['height']:6.0f}"
+              f"  {'on the first screen' if inside else 'NOT wholly on the first screen'}")
+
+
+def resized(app: AppPage, size: dict) -> AppPage:
+    app.page.set_viewport_size(size)
+    app.page.wait_for_timeout(2000)          # Plotly relayouts, and one more tick
+    return app
+
+
+def ring_pictures(browser, url: str, seconds: float, out: Path) -> list[Path]:
+    """ring_stable at the three sizes, on one page (one run)."""
+    app = AppPage(browser.new_context(viewport=PROJECTOR), url)
+    try:
+        train_for(app, "ring_stable", seconds)
+        print(f"ring_stable: {app.status()}")
+        shots = []
+        for size, name, full in ((PROJECTOR, "train_projector.png", False),
+                                 (LAPTOP, "train_1400.png", True), (PHONE, "train_phone.png", True)):
+            resized(app, size).page.evaluate("() => window.scrollTo(0, 0)")
+            show_boxes(app, size)
+            shots.append(app.screenshot(out / name, full_page=full))
+        app.pause()
+    finally:
+        app.context.close()
+    return shots
+
+
+def digits_pictures(browser, url: str, seconds: float, out: Path) -> list[Path]:
+    """digits_dcgan's Train tab, then a 12-frame walk in its Latent space tab."""
+    from playwright.sync_api import expect
+
+    app = AppPage(browser.new_context(viewport=LAPTOP), url)
+    try:
+        train_for(app, "digits_dcgan", seconds)
+        print(f"digits_dcgan: {app.status()}")
+        shots = [app.screenshot(out / "train_digits.png")]
+        app.pause()
+        app.open_tab("Latent space")
+        frames = app.page.locator("#frames input[type=number]")
+        frames.fill("12")
+        frames.press("Enter")
+        app.click("interpolate")
+        expect(app.page.locator("#latent_message")).to_contain_text("12 frames from seed",
+                                                                    timeout=MINUTE_MS)
+        app.page.wait_for_function(
+            "() => { const i = document.querySelector('#latent_strip_image img');"
+            " return i && i.complete && i.naturalWidth > 0; }", timeout=MINUTE_MS)
+        shots.append(app.screenshot(out / "latent.png"))
+    finally:
+        app.context.close()
+    return shots
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ring-s", type=float, default=25, help="seconds of ring_stable training")
     parser.add_argument("--digits-s", type=float, default=30, help="seconds of digits_dcgan training")
-    parser.add_argument("--out", type=Path, default=ROOT / "assets")
-    args = parser.parse_args()
+    parser.add_argument("--out", type=Path, default=None, help="folder (default assets/)")
+    parser.add_argument("--quick", action="store_true", help="4 s each, into test-artifacts/screenshots")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.ring_s = args.digits_s = 4
+    out = args.out or (ROOT / "test-artifacts" / "screenshots" if args.quick else ROOT / "assets")
     if not chromium_available():
-        sys.exit("chromium not installed at /usr/bin/chromium (make browser)")
+        print("chromium not installed at /usr/bin/chromium (make browser)", file=sys.stderr)
+        return 2
+    from playwright.sync_api import sync_playwright
+
+    from playground.registry import SessionRegistry
+    from playground.trainer import set_threads
+
     set_threads(1)          # as app.py does
-    args.out.mkdir(parents=True, exist_ok=True)
-    registry = SessionRegistry(max_running=2)
-    with serve(registry) as url, sync_playwright() as playwright:
+    out.mkdir(parents=True, exist_ok=True)
+    with serve(SessionRegistry(max_running=2)) as url, sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         try:
-            ring = AppPage(browser.new_context(viewport=VIEWPORT), url)
-            train_for(ring, "ring_stable", args.ring_s)
-            print(f"ring_stable: {ring.status()}")
-            ring.screenshot(args.out / "train_ring.png")
-            ring.click("pause")
-            ring.context.close()
-
-            digits = AppPage(browser.new_context(viewport=VIEWPORT), url)
-            train_for(digits, "digits_dcgan", args.digits_s)
-            print(f"digits_dcgan: {digits.status()}")
-            digits.screenshot(args.out / "train_digits.png")
-            digits.pause()
-            digits.open_tab("Latent space")
-            frames = digits.page.locator("#frames input[type=number]")
-            frames.fill("12")
-            frames.blur()
-            digits.click("interpolate")
-            expect(digits.page.locator("#latent_message")).to_contain_text("frames from seed",
-                                                                           timeout=MINUTE_MS)
-            digits.page.wait_for_function(
-                "() => { const i = document.querySelector('#latent_strip_image img');"
-                " return i && i.complete && i.naturalWidth > 0; }", timeout=MINUTE_MS)
-            digits.screenshot(args.out / "latent.png")
-            digits.context.close()
+            shots = ring_pictures(browser, url, args.ring_s, out)
+            shots += digits_pictures(browser, url, args.digits_s, out)
         finally:
             browser.close()
-    for name in ("train_ring.png", "train_digits.png", "latent.png"):
-        print(args.out / name)
+    for path in shots:
+        print(path)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,6 +1,6 @@
 """Is the engine's Trainer.step() as fast as a bare PyTorch GAN loop on the same networks?
 
-    .venv/bin/python bench/step_rate.py [--threads N] [--quick] [--explain]
+    .venv/bin/python -m bench step_rate [--threads N] [--quick] [--explain]
 
 For each workload (ring MLP 3x128 batch 256; digits DCGAN 16x16 width 32 batch 64) this builds
 a Trainer and, separately, fresh copies of the same two networks (playground.models.build_models)
@@ -11,28 +11,24 @@ does when it logs. After a warm-up the two alternate in rounds (trainer, bare, t
 inside this one process, so another process's load hits both alike; the table gives the median
 steps/s of each and the ratio trainer/bare (target >= 0.9).
 
---explain adds bare-loop variants that each do one thing the trainer does on top of the example
-(a second G forward instead of reusing the fakes; gradient norms of both networks), to show
-where a gap comes from, and a sketch of a fix (ReusingTrainer: the G update reuses the fakes of
-the last D update).
+--explain adds bare-loop variants that each do one thing differently from the example (a second
+G forward instead of reusing the fakes; gradient norms of both networks, which the trainer
+reports every step), to show where a gap would come from. The trainer itself reuses the fakes of
+its last D update for the first G update (Trainer.d_update(keep_fake=True)), as the example does.
 """
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import torch
+import torch.nn.functional as F
 
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-
-from benchutil import WORKLOADS, machine_line, median, spread, steps_for, timed_rate, timed_rates  # noqa: E402
-from playground import Trainer  # noqa: E402
-from playground.config import TrainConfig  # noqa: E402
-from playground.data import make_dataset  # noqa: E402
-from playground.models import build_models  # noqa: E402
-from playground.trainer import _grad_norm  # noqa: E402
+from bench.common import WORKLOADS, machine_line, median, spread, steps_for, timed_rate, timed_rates
+from playground.config import TrainConfig
+from playground.data import make_dataset
+from playground.models import build_models
+from playground.trainer import Trainer
 
 TARGET = 0.9
 BARE = "bare loop (example)"
@@ -92,56 +88,6 @@ class BareLoop:
         return err_d.item(), err_g.item()
 
 
-class ReusingTrainer(Trainer):
-    """A sketch of a fix, for --explain only: the first G update reuses the fakes of the last D update.
-
-    That is the DCGAN example's order: G(z) is computed once with autograd on, D trains on it
-    detached, and G's update backpropagates through the same G(z) (G has not changed in
-    between, so its gradient is exact). The engine instead draws G(z) under no_grad for D and
-    a fresh G(z) for G: one generator forward more per step. Covers the default path only
-    (no instance noise, no penalties), which is what this benchmark runs; it mirrors
-    Trainer.d_update/g_update and must follow them if they change.
-    """
-
-    def step(self, d_steps=None, g_steps=None):
-        self._reuse = (self.config.d_steps if d_steps is None else d_steps) >= 1 and \
-            (self.config.g_steps if g_steps is None else g_steps) >= 1
-        self._d_left = self.config.d_steps if d_steps is None else d_steps
-        self._kept = None
-        return super().step(d_steps, g_steps)
-
-    def d_update(self):
-        cfg = self.config
-        self._d_left -= 1
-        keep = self._reuse and self._d_left == 0          # the last D update of this step
-        real = self._real_batch()
-        with torch.set_grad_enabled(keep):
-            fake = self.generator(self._noise(real.shape[0]))
-        if keep:
-            self._kept, fake = fake, fake.detach()
-        real_logits = self.discriminator(real)
-        fake_logits = self.discriminator(fake)
-        d_loss = self.loss.d_loss(real_logits, fake_logits, 1.0 - cfg.label_smoothing)
-        self.opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        self.opt_d.step()
-        return {"d_loss": d_loss.detach(),
-                "d_real": self.loss.prob(real_logits.detach()).mean(),
-                "d_fake": self.loss.prob(fake_logits.detach()).mean(),
-                "grad_norm_d": _grad_norm(self.discriminator)}
-
-    def g_update(self):
-        fake, self._kept = self._kept, None
-        if fake is None:
-            fake = self.generator(self._noise(self.config.batch_size))
-        g_loss = self.loss.g_loss(self.discriminator(fake))
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.opt_g.step()
-        self.discriminator.zero_grad(set_to_none=True)
-        return {"g_loss": g_loss.detach(), "grad_norm_g": _grad_norm(self.generator)}
-
-
 def compare(name: str, config: TrainConfig, rounds: int, seconds: float, explain: bool) -> list[dict]:
     """Interleaved rounds of every contender; one result row per contender.
 
@@ -156,7 +102,6 @@ def compare(name: str, config: TrainConfig, rounds: int, seconds: float, explain
         contenders["bare + 2nd G forward"] = BareLoop(config, reuse_fake=False).step
         contenders["bare + grad norms"] = BareLoop(config, grad_norms=True).step
         contenders["bare + both"] = BareLoop(config, reuse_fake=False, grad_norms=True).step
-        contenders["trainer, fakes reused (fix sketch)"] = ReusingTrainer(config).step
     # Warm-up: allocator, oneDNN primitive caches, first-call overheads; also sizes the rounds.
     warm = {label: timed_rate(step, 10) for label, step in contenders.items()}
     for label, step in contenders.items():

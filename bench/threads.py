@@ -1,13 +1,13 @@
 """How many torch threads should a training run use? Trainer.step() with 1 and 2 threads, alone and
 while another process keeps one core busy.
 
-    .venv/bin/python bench/threads.py [--quick] [--threads 1 2]
+    .venv/bin/python -m bench threads [--quick] [--threads 1 2]
 
 On a 2-core machine (a CPU-basic Space, a laptop with a browser open) the trainer is never
-alone: the web server, a second visitor, or the tests of a colleague want a core too. DESIGN.md
-notes that with 2 intra-op threads PyTorch's OpenMP can slow 10-20x under such competition
-(a thread that waits at a barrier for its descheduled twin). This measures both workloads of
-bench/step_rate.py in both situations. Within one situation the thread counts alternate in
+alone: the web server, a second visitor, or the tests of a colleague want a core too. With 2
+intra-op threads PyTorch's OpenMP can then slow down 10-100x (a thread spin-waits at a barrier
+for its descheduled twin). This measures both workloads of bench/step_rate.py in both
+situations. Within one situation the thread counts alternate in
 rounds inside this one process; each round runs for a fixed time, not a fixed step count, so a
 pathological case cannot blow the time budget. "Busy" = a `while True: pass` Python subprocess.
 """
@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import torch
 
-import torch  # noqa: E402
-
-from benchutil import WORKLOADS, CoreBurner, OtherLoad, machine_line, median, rate_for, spread  # noqa: E402
-from playground import Trainer  # noqa: E402
+from bench.common import WORKLOADS, CoreBurner, OtherLoad, machine_line, median, rate_for, spread
+from playground.trainer import Trainer
 
 
 def measure(trainers: dict, thread_counts: list[int], rounds: int, seconds: float) -> dict:
@@ -59,42 +56,45 @@ def main(argv: list[str] | None = None) -> int:
         results["1 core busy"] = measure(trainers, args.threads, rounds, seconds)
     print(f"cores kept busy by other processes meanwhile: no burner {quiet.cores:.2f}, "
           f"with burner {busy.cores:.2f} (burner included); 'alone' is only alone when the first is ~0\n")
+    print_table(results, list(trainers), args.threads)
+    print_recommendation(results, list(trainers), args.threads)
+    return 0
 
-    print("| workload | threads | no burner: steps/s | min..max | + burner (1 core busy): steps/s | min..max | burner / no burner |")
+
+def print_table(results: dict, names: list[str], counts: list[int]) -> None:
+    print("| workload | threads | no burner: steps/s | min..max | + burner (1 core busy): steps/s | "
+          "min..max | burner / no burner |")
     print("|---|---:|---:|---:|---:|---:|---:|")
-    best: dict[str, dict[str, int]] = {}
-    for name in trainers:
-        for threads in args.threads:
+    for name in names:
+        for threads in counts:
             alone = results["alone"][(name, threads)]
             busy = results["1 core busy"][(name, threads)]
             print(f"| {name} | {threads} | {median(alone):.1f} | {spread(alone)} | {median(busy):.1f} | "
                   f"{spread(busy)} | {median(busy) / median(alone):.2f} |")
-        for situation, rates in results.items():
-            best.setdefault(name, {})[situation] = max(args.threads, key=lambda t: median(rates[(name, t)]))
 
-    # Recommendation: the thread count whose *worst* situation is best, summed over workloads as
-    # fractions of each workload's best rate (so the slow DCGAN counts as much as the fast MLP).
-    def score(threads: int) -> float:
-        total = 0.0
-        for name in trainers:
-            for rates in results.values():
-                top = max(median(rates[(name, t)]) for t in args.threads)
-                total += median(rates[(name, threads)]) / top
-        return total
+
+def print_recommendation(results: dict, names: list[str], counts: list[int]) -> None:
+    """The thread count whose *worst* situation is best, as fractions of each workload's best
+    rate (so the slow DCGAN counts as much as the fast MLP); ties go to the best total."""
+    def share(rates: dict, name: str, threads: int) -> float:
+        return median(rates[(name, threads)]) / max(median(rates[(name, t)]) for t in counts)
 
     def worst(threads: int) -> float:
-        return min(median(rates[(name, threads)]) / max(median(rates[(name, t)]) for t in args.threads)
-                   for name in trainers for rates in results.values())
+        return min(share(rates, name, threads) for name in names for rates in results.values())
 
-    choice = max(args.threads, key=lambda t: (worst(t), score(t)))
+    def score(threads: int) -> float:
+        return sum(share(rates, name, threads) for name in names for rates in results.values())
+
     print()
-    for name, situations in best.items():
-        print(f"{name}: fastest alone with {situations['alone']} thread(s), "
-              f"with one core busy with {situations['1 core busy']} thread(s)")
+    for name in names:
+        fastest = {situation: max(counts, key=lambda t: median(rates[(name, t)]))
+                   for situation, rates in results.items()}
+        print(f"{name}: fastest alone with {fastest['alone']} thread(s), "
+              f"with one core busy with {fastest['1 core busy']} thread(s)")
+    choice = max(counts, key=lambda t: (worst(t), score(t)))
     print(f"\nRecommendation: torch.set_num_threads({choice}) by default "
           f"(worst case {worst(choice):.0%} of the best thread count in any situation; "
-          + ", ".join(f"{t} thread(s): worst {worst(t):.0%}" for t in args.threads) + ").")
-    return 0
+          + ", ".join(f"{t} thread(s): worst {worst(t):.0%}" for t in counts) + ").")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
 """The app in a real browser, used the way a lecturer uses it: pick a lesson, Start, watch the
-charts and samples move, Pause, walk the latent space, mistype a learning rate, and let three
-visitors train at once and then leave (their trainer threads must go with them).
+charts and samples move, Pause, walk the latent space, mistype a learning rate, let three
+visitors train at once and then leave (their trainer threads must go with them), and see the
+whole run on one projector screen (1280×720) and the samples early on a phone (390×844).
 
 Chromium is Debian's /usr/bin/chromium (`make browser` installs it); without it the whole module
-skips, saying so. The app runs in-process with its own SessionRegistry, so the tests can check
-the server side: sessions, trainer configs and "gan-trainer" threads. Runs are kept short and
-small; waits poll the page (no fixed sleeps, except the 2 s that prove a pause holds).
-Full-page screenshots go to test-artifacts/ (gitignored).
+skips, saying so. The app runs in-process with its own SessionRegistry (bench.common.serve), so
+the tests can check the server side: sessions, trainer configs and "gan-trainer" threads. The
+controls sit in the side panel's "Controls" / "Advanced" tabs: AppPage.fill opens the tab
+first. Runs are kept short and small; waits poll the page (no fixed sleeps, except the 2 s that
+prove a pause holds). Full-page screenshots go to test-artifacts/ (gitignored).
 """
 from __future__ import annotations
 
@@ -15,8 +17,9 @@ import time
 
 import pytest
 
-from browser_helpers import (ARTIFACTS, SLOW_MS, VIEWPORT, AppPage, chromium_available,
-                             launch_chromium, serve, trainer_threads, wait_until)
+from bench.browser import SLOW_MS, AppPage
+from bench.common import chromium_available, launch_chromium, serve, trainer_threads, wait_until
+from browser_helpers import ARTIFACTS, PHONE, PROJECTOR, VIEWPORT, describe, outside
 
 if not chromium_available():
     pytest.skip("chromium not installed at /usr/bin/chromium: browser tests skipped",
@@ -24,13 +27,20 @@ if not chromium_available():
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
-from playground.session import SessionRegistry  # noqa: E402
+from playground.budget import estimate_bytes  # noqa: E402
+from playground.config import TrainConfig  # noqa: E402
+from playground.registry import SessionRegistry  # noqa: E402
 
+FIRST_SCREEN = ("start", "pause", "status", "samples", "prob_plot")
 
 
 @pytest.fixture(scope="module")
 def server():
-    """(url, registry) of the real app on a free local port."""
+    """(url, registry) of the real app on a free local port, past its one-time start-up cost."""
+    # The first run a process builds pays ~2 s once (budget.estimate_bytes's first forward on
+    # the "meta" device imports torch._decomp): a server has paid it after its first visitor.
+    # The 5 s the tests allow from Start to a moving status are for every Start after that.
+    estimate_bytes(TrainConfig(), (2,))
     registry = SessionRegistry(max_running=4)
     with serve(registry) as url:
         yield url, registry
@@ -51,8 +61,8 @@ def open_page(server, browser):
     url, registry = server
     opened: list[AppPage] = []
 
-    def open_(wait: bool = True) -> AppPage:
-        app = AppPage(browser.new_context(viewport=VIEWPORT), url, wait=wait)
+    def open_(wait: bool = True, viewport: dict = VIEWPORT) -> AppPage:
+        app = AppPage(browser.new_context(viewport=viewport), url, wait=wait)
         opened.append(app)
         return app
 
@@ -79,8 +89,8 @@ def test_lecturer_starts_ring_stable_and_watches_it_train(open_page, server):
     app.choose_lesson("ring_collapse")
     app.choose_lesson("ring_stable")
     expect(page.locator("#lesson")).to_contain_text("8 Gaussians on a ring")
-    expect(page.locator("#message")).to_contain_text("loaded “A GAN that works”")
-    assert page.locator("#d_steps input").input_value() == "2"
+    expect(page.locator("#message")).to_contain_text("Loaded “A GAN that works”")
+    assert app.control("d_steps").input_value() == "2"
 
     app.click("start")
     first = app.wait_step_above(0, timeout_s=5)
@@ -139,7 +149,8 @@ def test_latent_tab_walks_between_two_digits(open_page):
     strip = wait_until(lambda: app.image("latent_strip_image"), 15, "the interpolation strip")
     assert strip["width"] > 4 * strip["height"]          # 8 frames side by side
     expect(page.locator("#latent_path")).to_be_hidden()
-    expect(page.locator("#latent_gif")).to_contain_text(re.compile(r"walk-1-2-slerp\s*\.gif"), timeout=SLOW_MS)
+    gif = wait_until(lambda: app.image("latent_gif"), 15, "the walk's GIF on the page")
+    assert gif["src"].endswith(".gif")
     app.screenshot(ARTIFACTS / "latent.png")
 
 
@@ -162,20 +173,42 @@ def test_a_bad_learning_rate_is_refused_by_name(open_page, server):
     _, registry = server
     app = open_page()
     page = app.page
+    refused = re.compile(r"Learning rate of D \(lr_d\): .*you typed '-0\.001'")
     app.fill("lr_d", "-0.001")
-    expect(page.locator("#message")).to_contain_text("lr_d=-0.001 is not allowed", timeout=SLOW_MS)
+    expect(page.locator("#message")).to_contain_text(refused, timeout=SLOW_MS)
+    expect(app.control("lr_d")).to_have_value("0.001", timeout=SLOW_MS)   # the box goes back
+    app.fill("lr_d", "0,002")                  # a decimal comma reads as a point
+    expect(page.locator("#message")).to_contain_text("Learning rate of D (lr_d) is now 0.002",
+                                                     timeout=SLOW_MS)
+
+    # A value that reached no event (pasted, say) is read by Start, which refuses it in the
+    # same words; nothing trains.
+    app.control("lr_d").fill("-0.001")
     app.click("start")
-    # Start refuses the same value with the same words, and nothing trains.
-    expect(page.locator("#message")).to_contain_text("lr_d", timeout=SLOW_MS)
+    expect(page.locator("#message")).to_contain_text(refused, timeout=SLOW_MS)
+    expect(app.control("lr_d")).to_have_value("0.002", timeout=SLOW_MS)
     holds(lambda: registry.get(app.session_hash).running, False, 1.0)
     assert app.step() == 0
 
-    app.fill("lr_d", "0.001")
-    expect(page.locator("#message")).not_to_contain_text("not allowed", timeout=SLOW_MS)
     app.click("start")
     app.wait_step_above(0, timeout_s=10)
     app.wait_step_above(app.step(), timeout_s=10)
-    assert registry.get(app.session_hash).trainer.config.lr_d == 0.001
+    assert registry.get(app.session_hash).trainer.config.lr_d == 0.002
+
+
+@pytest.mark.xfail(strict=True, reason="known: the typed controls send every keystroke's partial "
+                   "value (Textbox.input); a refused partial value ('0') is put back in the box "
+                   "while the visitor types, so '0.0005' becomes '0.0010005'")
+def test_typing_a_learning_rate_key_by_key_keeps_what_was_typed(open_page, server):
+    _, registry = server
+    app = open_page()
+    box = app.control("lr_d")
+    box.click()
+    box.press("Control+a")
+    box.press_sequentially("0.0005", delay=150)          # a visitor typing, ~7 keys a second
+    box.press("Enter")
+    app.page.wait_for_timeout(1500)
+    assert (box.input_value(), registry.get(app.session_hash).config.lr_d) == ("0.0005", 0.0005)
 
 
 def test_three_visitors_train_apart_and_leave_no_threads(open_page, server):
@@ -202,14 +235,35 @@ def test_three_visitors_train_apart_and_leave_no_threads(open_page, server):
 
     # A live edit on one page reaches that run only.
     apps[0].fill("lr_g", "0.0003")
-    expect(apps[0].page.locator("#message")).to_contain_text("lr_g=0.0003", timeout=SLOW_MS)
+    expect(apps[0].page.locator("#message")).to_contain_text("is now 0.0003", timeout=SLOW_MS)
     wait_until(lambda: sessions[0].trainer.config.lr_g == 0.0003, 10, "the live edit to apply")
     assert [s.trainer.config.lr_g for s in sessions[1:]] == [0.002, 0.002]
     for app in apps[1:]:
         assert "0.0003" not in app.message()
 
-    # Closing the tabs stops their runs (demo.unload after the heartbeat) and their threads.
+    # Closing the tabs stops their runs (demo.unload after the heartbeat) and their threads,
+    # and the registry forgets their sessions.
     for app in apps:
         app.context.close()
     wait_until(lambda: trainer_threads() == 0 and len(registry) == 0, 30,
                "no gan-trainer threads and no sessions after the three tabs closed")
+
+
+def test_a_projector_shows_the_run_on_one_screen_and_a_phone_the_samples_early(open_page):
+    app = open_page(viewport=PROJECTOR)
+    app.click("start")
+    first = app.wait_step_above(0, timeout_s=5)
+    prob = app.wait_plot_drawn("prob_plot", 2, timeout_s=15)
+    boxes = app.boxes(*FIRST_SCREEN)
+    app.screenshot(ARTIFACTS / "projector.png", full_page=False)
+    wrong = {name: why for name, box in boxes.items() if (why := outside(box, PROJECTOR))}
+    assert not wrong, f"not on the first 1280x720 screen: {wrong}; boxes: {describe(boxes)}"
+    app.wait_step_above(first, timeout_s=5)
+    wait_until(lambda: app.plot_paths("prob_plot") != prob, 15, "the D(x) chart to update")
+    app.pause()
+
+    phone = open_page(viewport=PHONE)
+    samples = phone.boxes("samples")["samples"]
+    assert samples is not None and samples["y"] < 1.5 * PHONE["height"], (
+        "on a 390x844 phone the samples start more than 1.5 screens down; boxes: "
+        + describe(phone.boxes("preset", "status", "samples")))
