@@ -48,12 +48,17 @@ _KNOB_WORDS = {"batch_size": "Batch size", "width": "Width"}
 class BudgetError(ConfigError):
     """A config valid key by key whose run needs more memory than one run may use here.
 
-    A ConfigError keyed by the knob to lower, whose text is one plain sentence.
+    A ConfigError keyed by the knob to lower. str() is one plain sentence ("Batch size 1024
+    needs about 46 GB of memory; ..."); `allowed` is its tail, for messages that already
+    name the knob and the value ("Batch size: about 46 GB ...; you typed 1024").
     """
 
-    def __init__(self, key: str, value, sentence: str):
-        super().__init__(key, value, sentence)
-        self.args = (sentence,)   # str() is the sentence alone, not "key=value is not allowed"
+    def __init__(self, key: str, value, need: int):
+        lower = "lower the batch size, width, image size or depth"
+        super().__init__(key, value, f"about {size_words(need)} of memory is needed and one run "
+                                     f"may use {size_words(MAX_RUN_BYTES)} here: {lower}")
+        self.args = (f"{_KNOB_WORDS[key]} {value} needs about {size_words(need)} of memory; "
+                     f"one run may use {size_words(MAX_RUN_BYTES)} here: {lower}",)
 
 
 def _counted_modules(module: nn.Module) -> list[nn.Module]:
@@ -174,7 +179,4 @@ def check_budget(config: TrainConfig, shape: tuple[int, ...]) -> None:
     # The batch only sizes the training step; the networks and the evaluation follow the width.
     by_batch = need["step"] >= need["evaluation"] and need["step"] > need["parameters"]
     key = "batch_size" if by_batch else "width"
-    value = getattr(config, key)
-    raise BudgetError(key, value, f"{_KNOB_WORDS[key]} {value} needs about {size_words(need['total'])} "
-                      f"of memory; one run may use {size_words(MAX_RUN_BYTES)} here: "
-                      "lower the batch size, width, image size or depth")
+    raise BudgetError(key, getattr(config, key), need["total"])

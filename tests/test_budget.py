@@ -123,6 +123,7 @@ def test_refusal_is_a_plain_sentence_keyed_by_the_config_key():
     assert message.endswith(f"of memory; one run may use {size_words(MAX_RUN_BYTES)} here: "
                             "lower the batch size, width, image size or depth")
     assert "=" not in message and "'" not in message
+    assert err.value.allowed.startswith("about ") and err.value.allowed.endswith("or depth")
 
 
 def test_a_huge_network_is_refused_by_width():
