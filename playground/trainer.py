@@ -230,23 +230,21 @@ class Trainer:
     # --- live edits, sampling, recovery --------------------------------------------------
     def check_live(self, changes: dict) -> None:
         """ConfigError unless `changes` can be applied now: live keys, valid values, and a
-        batch size within the same memory budget a fresh run of it would have to meet."""
+        size (batch, a penalty's extra pass) within the same memory budget a fresh run of it
+        would have to meet."""
         check_live(changes)
         candidate = self.config.replace(**changes)
-        if candidate.batch_size != self.config.batch_size:
-            check_budget(candidate, self.dataset.shape)
+        if changes.keys() & LIVE_SIZE_KEYS:
+            check_budget(candidate, self.dataset.shape)   # meta tensors: no memory, some milliseconds
 
     def apply(self, **changes) -> TrainConfig:
         """Change live keys (learning rates, step ratio, penalties...) between steps.
 
-        A change that sizes the run (batch size, a penalty's extra pass) meets the same budget
-        check, with the same message, as a fresh build; a refused change changes nothing.
+        A change that sizes the run meets the budget check of check_live (the one the session
+        makes first), with the same message as a fresh build; a refused change changes nothing.
         """
-        check_live(changes)
-        config = self.config.replace(**changes)
-        if changes.keys() & LIVE_SIZE_KEYS:
-            check_budget(config, self.dataset.shape)   # meta tensors: no memory, some milliseconds
-        self.config = config
+        self.check_live(changes)
+        self.config = self.config.replace(**changes)
         for optimizer, lr in ((self.opt_d, self.config.lr_d), (self.opt_g, self.config.lr_g)):
             for group in optimizer.param_groups:
                 group["lr"] = lr

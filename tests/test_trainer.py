@@ -340,3 +340,20 @@ def test_generate_runs_in_chunks_that_match_one_pass():
     assert chunked.shape == whole.shape == (600, 1, 16, 16)
     assert torch.allclose(chunked, whole, rtol=0, atol=1e-6)
     assert trainer.generate(z[:0]).shape == (0, 1, 16, 16)
+
+
+def test_check_live_and_apply_use_one_budget_rule(monkeypatch):
+    # The session checks an edit with check_live before the worker applies it: a rule that
+    # differed would let apply raise inside the worker. Both check exactly the size keys.
+    trainer = _ring()
+    calls = []
+    monkeypatch.setattr(trainer_module, "check_budget", lambda config, shape: calls.append(config))
+    for changes, checked in [({"lr_d": 5e-4}, False), ({"d_steps": 3}, False),
+                             ({"batch_size": 16}, True), ({"r1_gamma": 1.0}, True),
+                             ({"gp_lambda": 1.0}, True)]:
+        calls.clear()
+        trainer.check_live(changes)
+        assert bool(calls) == checked, changes
+        calls.clear()
+        trainer.apply(**changes)
+        assert bool(calls) == checked, changes
