@@ -1,4 +1,5 @@
-"""playground.data: the registry, seeded point samplers and the image loaders on tiny files.
+"""playground.data and playground.ingest: the registry, seeded point samplers and the image
+loaders on tiny files; a visitor's folder or zip read under caps that hold while inflating.
 
 No network: torchvision's loaders read tiny files written here in their on-disk layout, and
 the download path runs with name resolution switched off, so it fails fast even when online.
@@ -15,7 +16,7 @@ import pytest
 import torch
 from PIL import Image
 
-from playground import data, ingest
+from playground import ingest
 from playground.config import DATASET_CHOICES, POINT_DATASETS, TrainConfig
 from playground.data import DATASETS, DataError, make_dataset
 
