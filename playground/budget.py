@@ -156,7 +156,8 @@ def estimate_bytes(config: TrainConfig, shape: tuple[int, ...]) -> dict[str, int
 
 def generator_bytes(config: TrainConfig, shape: tuple[int, ...]) -> int:
     """Bytes of a loaded generator that makes EVAL_SAMPLES samples (no D, no optimizer)."""
-    generator, _ = _meta_models(config, shape)
+    with torch.device("meta"):   # G never has spectral norm: D's (slow on meta) is not built
+        generator, _ = build_models(config.arch, shape, config.z_dim, config.width, config.depth)
     weights = _parameter_count(generator) * BYTES_PER_FLOAT
     return weights + _generate_bytes(config, generator, shape, EVAL_SAMPLES)
 
