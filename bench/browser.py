@@ -150,17 +150,11 @@ class AppPage:
         return box
 
     def fill(self, key: str, value) -> None:
-        """Type `value` into a typed control so that the server gets it once, whole.
-
-        Gradio 6.31's Textbox sends its input event from *keypress* (not from the DOM's input
-        event): a value set by Playwright's fill() alone reaches nobody, and typing key by key
-        sends every partial value ("0", "0.", ...), which the page may refuse and put back
-        while the visitor is still typing. So all but the last character are filled in silently
-        and the last one is typed: one input event with the whole value."""
-        text = str(value)
+        """Type `value` into a typed control and press Enter, as a visitor does: a typed box
+        applies on Enter or when it loses focus (train_tab._bind), never per keystroke."""
         box = self.control(key)
-        box.fill(text[:-1])
-        box.press(text[-1])
+        box.fill(str(value))
+        box.press("Enter")
 
     def click(self, elem_id: str) -> None:
         self.page.locator(f"#{elem_id}").click()

@@ -199,7 +199,7 @@ class Session:
                 with self._step_lock:
                     self._apply_pending()
         if not changed:
-            return self._snapshot.notice
+            return Notice("unchanged")
         return self._notify(Notice("applied", (("live", tuple(live.items())),
                                                ("later", later if self.run is not None else ()))))
 

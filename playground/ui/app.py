@@ -97,13 +97,14 @@ def max_runs_from_env() -> int:
     return value
 
 
-def build_app(registry: SessionRegistry | None = None) -> gr.Blocks:
-    """The Gradio app, queued and ready to launch."""
+def build_app(registry: SessionRegistry | None = None, visitors: Visitors | None = None) -> gr.Blocks:
+    """The Gradio app, queued and ready to launch (with the caller's registry / visitors, if given)."""
     if registry is None:          # (not `registry or ...`: an empty registry is falsy, it has __len__)
         registry = SessionRegistry(max_running=DEFAULT_MAX_RUNS)
     # The page opens on DEFAULT_PRESET's values; a new visitor's session must hold the same.
     registry.config = get_preset(DEFAULT_PRESET).config
-    visitors = Visitors(lesson=DEFAULT_PRESET)
+    if visitors is None:          # (not `or`: an empty Visitors is falsy, it has __len__)
+        visitors = Visitors(lesson=DEFAULT_PRESET)
     registry.on_close(visitors.forget)
     train, latent = TrainHandlers(registry, visitors), LatentHandlers(registry, visitors)
 

@@ -25,6 +25,8 @@ from collections import OrderedDict
 from typing import Any, Callable
 
 import gradio as gr
+import plotly.graph_objects as go
+from gradio.components.plot import PlotData
 
 from .. import charts
 from ..losses import LOSSES
@@ -61,7 +63,9 @@ class FigureCache:
             if key in self._built:
                 self._built.move_to_end(key)
                 return self._built[key]
-        value = build()                        # outside the lock: builds may run side by side
+        # Outside the lock: builds may run side by side. A figure is kept serialised (gr.Plot
+        # passes a PlotData through as it is), so thirty followers cost one to_json(), not thirty.
+        value = {name: _serialised(v) for name, v in build().items()}
         with self._lock:
             self._built[key] = value
             while len(self._built) > self.size:
@@ -70,6 +74,13 @@ class FigureCache:
 
 
 FIGURES = FigureCache()
+
+
+def _serialised(value):
+    """A Plotly figure as the PlotData gr.Plot would make of it; anything else as it is."""
+    if isinstance(value, go.Figure):
+        return PlotData(type="plotly", plot=value.to_json())
+    return value
 
 
 def tick(snap: Snapshot, sent: dict | None, owner: str = "") -> dict[str, Any]:

@@ -111,7 +111,7 @@ class TrainHandlers:
             notice = self._session(request).update(**self._config(request, values).to_dict())
         except USER_ERRORS as err:
             return self._refused(request, err)
-        return {"message": notice_text(notice)}
+        return {} if notice.code == "unchanged" else {"message": notice_text(notice)}
 
     # --- run buttons -----------------------------------------------------------------------
     def start(self, request, values) -> dict:

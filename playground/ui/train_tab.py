@@ -136,8 +136,12 @@ def _bind(page: Page, handlers: TrainHandlers, timer: gr.Timer) -> None:
     page.on(page["preset"].input, handlers.load_preset, ["preset"],
             ("preset", "lesson", "question", "answer") + with_boxes, api_name="load_preset", **QUICK)
     # One endpoint for every control: live keys apply at once, the rest wait for a reset.
-    page.on([page[k].input for k in controls] + [page[k].submit for k in controls
-                                                 if isinstance(page[k], gr.Textbox)],
+    # A typed box applies on Enter or when it loses focus, never per keystroke: a half-typed
+    # "0.000" would be refused and put back while the student is still typing.
+    typed = [k for k in controls if isinstance(page[k], gr.Textbox)]
+    picked = [k for k in controls if k not in typed]
+    page.on([page[k].submit for k in typed] + [page[k].blur for k in typed]
+            + [page[k].input for k in picked],
             handlers.update, controls, with_boxes, api_name="update",
             trigger_mode="always_last", **QUICK)
     for name in ("start", "step", "d_step", "g_step", "reset"):

@@ -1,0 +1,103 @@
+"""Followers of a shared run: its training rate with 30 read-only viewers ticking at 1 Hz vs none.
+
+    .venv/bin/python -m bench follow [--viewers 30] [--window 20] [--rounds 2] [--quick]
+
+The app is served in-process (bench.common.serve). A lecturer's session trains the ring; it
+shares a follow code, and --viewers gradio_client clients are made followers of it (as opening
+the page with ?follow=CODE does) and call the page's /tick once a second each, from a separate
+process, as students' browsers would. Windows with the viewers ticking and windows with them
+idle alternate; the run's rate is measured from its step counter in each window. Target: the
+followed run keeps >= 0.8x its rate without viewers, and every viewer sees the step advance.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+from bench.common import free_port, machine_line
+from playground.config import get_preset
+from playground.registry import SessionRegistry
+from playground.trainer import set_threads
+from playground.ui.app import build_app
+from playground.ui.visitors import Visitors
+
+VIEWER = r"""
+import json, re, sys, threading, time
+from gradio_client import Client
+url, count, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+clients = [Client(url, verbose=False, download_files=False) for _ in range(count)]
+print(json.dumps([c.session_hash for c in clients]), flush=True)
+sys.stdin.readline()                                   # the server made them followers
+seen = [[] for _ in clients]
+def watch(i):
+    client, deadline = clients[i], time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        began = time.monotonic()
+        status = client.predict(None, api_name="/tick")[0]
+        found = re.search(r"step (\d+)", status) if isinstance(status, str) else None
+        if found:
+            seen[i].append(int(found.group(1)))
+        time.sleep(max(0.0, 1.0 - (time.monotonic() - began)))
+threads = [threading.Thread(target=watch, args=(i,)) for i in range(count)]
+[t.start() for t in threads]; [t.join() for t in threads]
+print(json.dumps([[s[0], s[-1]] if s else [] for s in seen]), flush=True)
+"""
+
+
+def window_rate(session, seconds: float) -> float:
+    first, began = session.snapshot().step, time.monotonic()
+    time.sleep(seconds)
+    return (session.snapshot().step - first) / (time.monotonic() - began)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench follow", description=__doc__.splitlines()[0])
+    parser.add_argument("--viewers", type=int, default=30)
+    parser.add_argument("--window", type=float, default=20.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--quick", action="store_true", help="5 viewers, 6 s windows, 1 round")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.viewers, args.window, args.rounds = 5, 6.0, 1
+    set_threads(1)
+    print(machine_line())
+    registry, visitors = SessionRegistry(max_running=2), Visitors(lesson="ring_stable")
+    config = get_preset("ring_stable").config.replace(device="cpu")
+    demo = build_app(registry, visitors)
+    port = free_port()
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        registry.start("lecturer", config)
+        session = registry.get("lecturer")
+        code = registry.share("lecturer")
+        quiet = [window_rate(session, args.window)]
+        viewer = subprocess.Popen([sys.executable, "-c", VIEWER, url, str(args.viewers),
+                                   str(args.window * args.rounds + 5)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        hashes = json.loads(viewer.stdout.readline())
+        for key in hashes:
+            visitors.get(key).following = code
+        viewer.stdin.write("go\n")
+        viewer.stdin.flush()
+        watched = []
+        for _ in range(args.rounds):
+            watched.append(window_rate(session, args.window))
+        seen = json.loads(viewer.stdout.readline())
+        viewer.wait(timeout=60)
+        quiet.append(window_rate(session, args.window))
+    finally:
+        registry.close("lecturer")
+        demo.close()
+    alone, followed = statistics.median(quiet), statistics.median(watched)
+    advanced = sum(1 for s in seen if s and s[1] > s[0])
+    ratio = followed / alone if alone else 0.0
+    print(f"without viewers {alone:.1f} steps/s · with {args.viewers} viewers {followed:.1f} steps/s · "
+          f"ratio {ratio:.2f} · {advanced}/{len(seen)} viewers saw the step advance")
+    ok = ratio >= 0.8 and advanced == len(seen)
+    print("PASS" if ok else "FAIL", "(target: ratio >= 0.8, every viewer sees the run advance)")
+    return 0 if ok else 1
