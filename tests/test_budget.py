@@ -60,6 +60,7 @@ from playground.config import TrainConfig
 from playground.trainer import Trainer
 metrics.digit_classifier()            # trained once per cache, not part of a run
 config = TrainConfig.from_json(sys.argv[1])
+estimate_bytes(config, (1, 16, 16) if config.is_image else (2,))   # loads the meta-device code
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 with open("/proc/self/statm") as f:
     baseline = int(f.read().split()[1]) * 4096

@@ -171,7 +171,12 @@ def huge_request(path):
 REFUSAL_SCRIPT = r"""
 import json, resource, sys
 import torch
+from playground.budget import estimate_bytes
 from playground.checkpoint import CheckpointError, load_generator
+from playground.config import TrainConfig
+# A server has built a run before: the meta-device code (PyTorch imports sympy for it, ~160 MB
+# once per process) is loaded already, and is no part of this checkpoint's cost.
+estimate_bytes(TrainConfig(dataset="digits", arch="dcgan", width=4, batch_size=1), (1, 16, 16))
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 try:
     load_generator(sys.argv[1])
