@@ -63,7 +63,8 @@ def test_curve_figures_have_their_lines_and_are_small(make):
     curves_only = [t for t in fig.data if not t.name.startswith("0.5")]
     assert all(len(t.x) == MAX_POINTS and t.x.dtype == np.float32 for t in curves_only)   # 1000 -> 500
     assert len(fig.to_json()) < 20_000
-    assert fig.layout.height == charts.CURVE_HEIGHT and fig.layout.uirevision is not None
+    tall = charts.FIELD_HEIGHT if make is prob_figure else charts.CURVE_HEIGHT   # beside the samples
+    assert fig.layout.height == tall and fig.layout.uirevision is not None
     assert fig.layout.legend.orientation == "h"
 
 
@@ -162,10 +163,11 @@ def test_quality_of_points_puts_modes_left_and_scores_right():
 
 
 def test_quality_plots_only_what_is_present():
-    digits = [{"step": 100 * i, "classes_covered": i, "class_entropy": 1.0, "fd": 30.0 / i}
-              for i in range(1, 6)]
+    digits = [{"step": 100 * i, "classes_covered": i, "class_entropy": 1.0, "fd": 30.0 / i,
+               "confident": 0.1 * i} for i in range(1, 6)]
     fig = quality_figure(digits)
-    assert names(fig) == ["digit classes covered", "Fréchet distance"]
+    # The Fréchet distance (0 to hundreds) would flatten the fraction beside it: CSV only.
+    assert names(fig) == ["digit classes covered", "confident fraction"]
     assert fig.layout.yaxis.range[1] >= 10
     js_only = quality_figure([{"step": 100, "js": 0.3}, {"step": 200, "js": 0.2}])
     assert names(js_only) == ["JS divergence"] and js_only.data[0].yaxis == "y"

@@ -20,7 +20,7 @@ MAX_POINTS = 500           # per curve: a chart is ~430 px wide; more points are
 FIELD_POINTS = 300         # per scatter of the field: each marker is an SVG node the browser restyles every tick
 MAX_GRID_LINES = 24        # per direction of the latent-grid overlay
 CURVE_HEIGHT = 260         # px
-FIELD_HEIGHT = 420         # px
+FIELD_HEIGHT = 400         # px: with the run bar above it, fits a 720-px projector
 
 # One scheme for every chart and the field: D is blue, G and its fakes orange, real data grey.
 # So D(x) (D's verdict on real data) is drawn grey like the real points, D(G(z)) orange like
@@ -105,11 +105,11 @@ def _joined(*groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return joined[:, 0], joined[:, 1]
 
 
-def empty_figure(message: str) -> go.Figure:
+def empty_figure(message: str, height: int = CURVE_HEIGHT) -> go.Figure:
     """A blank chart that says `message` in its centre (no run yet, nothing measured yet)."""
     hidden = dict(visible=False)
     return go.Figure(layout=_layout(
-        CURVE_HEIGHT, xaxis=hidden, yaxis=hidden,
+        height, xaxis=hidden, yaxis=hidden,
         annotations=[dict(text=message, x=0.5, y=0.5, xref="paper", yref="paper",
                           showarrow=False, font=dict(size=FONT_PX, color="#777"))]))
 
@@ -134,7 +134,8 @@ def _short(value) -> str:
 
 
 def _line_figure(curves: Mapping[str, Sequence[float]], lines: Sequence[tuple[str, str, str]],
-                 log_y: bool = False, edits: Sequence[Mapping] = (), **layout) -> go.Figure:
+                 log_y: bool = False, edits: Sequence[Mapping] = (), height: int = CURVE_HEIGHT,
+                 **layout) -> go.Figure:
     """One line per (column, label, colour) of `curves` against curves["step"], with the live
     edits marked, so cause (the edit) and effect (the curves after it) are on one picture."""
     traces = []
@@ -144,12 +145,12 @@ def _line_figure(curves: Mapping[str, Sequence[float]], lines: Sequence[tuple[st
                                  line=dict(color=colour, width=2, dash=dash[0] if dash else None),
                                  hovertemplate=f"{label}: %{{y:.3g}}<extra></extra>"))
     y_axis = layout.pop("yaxis", {})
-    if log_y:
-        y_axis = dict(y_axis, type="log", exponentformat="power")
+    if log_y:    # one label a decade: minor labels (2, 5) crowd a small chart
+        y_axis = dict(y_axis, type="log", exponentformat="power", dtick=1)
     shapes, notes = _edit_marks(edits)
     layout["shapes"] = layout.get("shapes", []) + shapes
     layout["annotations"] = layout.get("annotations", []) + notes
-    return go.Figure(traces, _layout(CURVE_HEIGHT, hovermode="x unified",
+    return go.Figure(traces, _layout(height, hovermode="x unified",
                                      xaxis=dict(title="step"), yaxis=y_axis, **layout))
 
 
@@ -173,13 +174,14 @@ def prob_figure(curves: Mapping[str, Sequence[float]], edits: Sequence[Mapping] 
                             [("score_real", "E[D(x)] real", REAL_COLOUR),
                              ("score_fake", "E[D(G(z))] fake", G_COLOUR),
                              ("gap", "gap (Wasserstein estimate)", D_COLOUR, "dash")],
-                            edits=edits, yaxis=dict(title="critic score"))
+                            edits=edits, height=FIELD_HEIGHT, yaxis=dict(title="critic score"))
     # The 0.5 line is a legend entry, not a label on the plot: a label there sits on the curves.
     x, _ = _xy(curves.get("step"), curves.get("d_real"))
     tie = [(float(x[0]), float(x[-1]))] if len(x) else [(0.0, 1.0)]
     figure = _line_figure(curves, [("d_real", "D(x) real", REAL_COLOUR),
                                    ("d_fake", "D(G(z)) fake", G_COLOUR)],
-                          edits=edits, yaxis=dict(title="D output", range=[-0.02, 1.02]))
+                          edits=edits, height=FIELD_HEIGHT,
+                          yaxis=dict(title="D output", range=[-0.02, 1.02]))
     figure.add_trace(go.Scatter(x=list(tie[0]), y=[0.5, 0.5], mode="lines", name="0.5: D can't tell",
                                 line=dict(color="#999", width=1, dash="dash"), hoverinfo="skip"))
     return figure
@@ -201,8 +203,7 @@ QUALITY_SERIES = [
     ("high_quality", "high-quality fraction", QUALITY_COLOURS[1], False),
     ("confident", "confident fraction", QUALITY_COLOURS[1], False),
     ("js", "JS divergence", QUALITY_COLOURS[2], False),
-    ("fd", "Fréchet distance", QUALITY_COLOURS[2], False),
-]
+]   # (The Fréchet distance, 0 to hundreds, would flatten the fractions: it is in metrics.csv.)
 
 
 def quality_figure(evals: Sequence[Mapping[str, float]]) -> go.Figure:

@@ -59,10 +59,16 @@ CSS = """
 #grid_image img, #latent_strip_image img, #latent_sample img, #latent_gif img {
     object-fit: contain; image-rendering: pixelated;
 }
+/* Image labels float over the first frame: put them above the picture. */
+#latent_strip_image > label[data-testid="block-label"], #latent_gif > label[data-testid="block-label"] {
+    position: static; margin: var(--block-label-margin) 0 0 var(--block-label-margin);
+}
 /* Plotly's toolbar would sit on the legends (top of every chart); drag to zoom and double-click
    to reset still work without it. */
 .js-plotly-plot .modebar-container { display: none !important; }
 .intro { font-size: 1.05em; }
+/* The Presentation toggle sits in the page's top-right corner, out of the layout's way. */
+#presentation { position: absolute; top: 10px; right: 12px; width: auto; min-width: 0; z-index: 5; }
 /* Presentation mode (the toggle in the header): bigger text for the back of a lecture hall. */
 body.presentation .prose, body.presentation label, body.presentation textarea,
 body.presentation input, body.presentation button { font-size: 18px !important; }
@@ -113,10 +119,8 @@ def build_app(registry: SessionRegistry | None = None, visitors: Visitors | None
 
     with gr.Blocks(title="GAN Playground", delete_cache=DELETE_CACHE) as demo:
         gr.HTML("", head=f"<style>{CSS}</style>", visible="hidden", elem_id="page_style")
-        with gr.Row(equal_height=True):
-            gr.Markdown(INTRO)
-            presentation = gr.Button("Presentation mode", elem_id="presentation", size="sm",
-                                     scale=0, min_width=170)
+        gr.Markdown(INTRO)
+        presentation = gr.Button("Presentation mode", elem_id="presentation", size="sm")
         # Pure page style, no server round trip: bigger text for a lecture hall.
         presentation.click(None, js="() => { document.body.classList.toggle('presentation'); }")
         # Always on; a tick with nothing new costs one snapshot and sends gr.skip()s.

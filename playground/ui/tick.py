@@ -119,7 +119,8 @@ def tick(snap: Snapshot, sent: dict | None, owner: str = "") -> dict[str, Any]:
 def _curves(snap: Snapshot) -> dict[str, Any]:
     if snap.version == 0:
         blank = charts.empty_figure(BLANK)
-        return {"loss_plot": blank, "prob_plot": blank, "grad_plot": blank}
+        return {"loss_plot": blank, "prob_plot": charts.empty_figure(BLANK, charts.FIELD_HEIGHT),
+                "grad_plot": blank}
     critic = snap.config is not None and LOSSES[snap.config.loss].critic
     return {"loss_plot": charts.loss_figure(snap.curves, snap.edits),
             "prob_plot": charts.prob_figure(snap.curves, snap.edits, critic=critic),

@@ -2,8 +2,9 @@
 
 Laid out for a projector (1280×720): the lesson picker, the run buttons and the status on one
 row; right below, the two views that carry a lesson (the samples and D(x)/D(G(z))) side by
-side; the controls in a side panel of tabs (Lesson, Controls, Advanced, Files) so they never
-push the views down. On a phone the columns stack and the samples come right after Start.
+side with a side panel of tabs (Lesson, Controls, Advanced, Share, Files), so the controls
+never push the views down; the other charts, history and slow motion run full width below.
+On a phone the columns stack: the samples come right after Start, then D(x), then the lesson.
 Handlers are in train_handlers.py and the page refresh in tick.py.
 """
 from __future__ import annotations
@@ -27,22 +28,33 @@ QUICK = dict(show_progress="hidden")
 
 
 def _views(page: Page) -> None:
-    """The samples view and D(x)/D(G(z)) side by side, then the message and the findings."""
+    """The two views that carry a lesson: the samples and D(x)/D(G(z)), side by side."""
+    with gr.Column(elem_id="samples", scale=3, min_width=300):
+        page.add(gr.Plot(charts.empty_figure("the generated samples appear here"),
+                         label="Samples over the real data", elem_id="field_plot"))
+        page.add(gr.HTML("", label="Samples", show_label=True, container=True, visible=False,
+                         min_height=charts.FIELD_HEIGHT, elem_id="grid_image"))
+    with gr.Column(scale=3, min_width=300):
+        page.add(gr.Plot(charts.empty_figure(tick.BLANK, charts.FIELD_HEIGHT),
+                         label="D(x) and D(G(z))", elem_id="prob_plot"))
+
+
+def _below(page: Page) -> None:
+    """Full width under the views: the message, findings, the other charts, history, slow motion."""
     blank = charts.empty_figure(tick.BLANK)
-    with gr.Row(equal_height=True):
-        with gr.Column(elem_id="samples", scale=1, min_width=300):
-            page.add(gr.Plot(charts.empty_figure("the generated samples appear here"),
-                             label="Samples over the real data", elem_id="field_plot"))
-            page.add(gr.HTML("", label="Samples", show_label=True, container=True, visible=False,
-                             min_height=charts.FIELD_HEIGHT, elem_id="grid_image"))
-        with gr.Column(scale=1, min_width=300):
-            page.add(gr.Plot(blank, label="D(x) and D(G(z))", elem_id="prob_plot"))
     page.add(gr.Markdown("", elem_id="message"))
+    with gr.Row():
+        page.add(gr.Button("D step", elem_id="d_step", size="sm"))
+        page.add(gr.Button("G step", elem_id="g_step", size="sm"))
+        page.add(gr.Button("Explain one step", elem_id="explain_step", size="sm"))
+        page.add(gr.Button("Restore last good weights", elem_id="restore", size="sm",
+                           interactive=False))
     page.add(gr.Markdown(BEFORE_RUN, elem_id="findings", label="Findings"))
     with gr.Row():
         page.add(gr.Plot(blank, label="Losses", elem_id="loss_plot"))
         page.add(gr.Plot(blank, label="Gradient norms", elem_id="grad_plot"))
-    page.add(gr.Plot(charts.quality_figure(()), label="Quality", elem_id="quality_plot"))
+        page.add(gr.Plot(charts.quality_figure(()), label="Quality", elem_id="quality_plot"))
+    build_explain_panel(page)
     with gr.Accordion("History: scrub back through the run", open=False, elem_id="history"):
         page.add(gr.Slider(0, 1, value=0, step=1, label="Frame (the run's recorded views, oldest first)",
                            elem_id="history_slider"))
@@ -108,19 +120,13 @@ def build_train_tab(handlers: TrainHandlers, timer: gr.Timer) -> Page:
             page.add(gr.Button("Reset", variant="stop", elem_id="reset", min_width=70))
         page.add(gr.Textbox(status_line(Snapshot(state="idle")), label="Status", elem_id="status",
                             interactive=False, scale=3, min_width=260))
+    # On a phone the columns stack: samples, D(x), then the lesson and controls, then the rest.
     with gr.Row():
-        with gr.Column(scale=3, min_width=320):
-            _views(page)
-            with gr.Row():
-                page.add(gr.Button("D step", elem_id="d_step", size="sm"))
-                page.add(gr.Button("G step", elem_id="g_step", size="sm"))
-                page.add(gr.Button("Explain one step", elem_id="explain_step", size="sm"))
-                page.add(gr.Button("Restore last good weights", elem_id="restore", size="sm",
-                                   interactive=False))
-            build_explain_panel(page)
-        with gr.Column(scale=1, min_width=260, elem_id="side_panel") as side_panel:
+        _views(page)
+        with gr.Column(scale=2, min_width=260, elem_id="side_panel") as side_panel:
             _side_panel(page, first)
         page.add(side_panel, name="side_panel")
+    _below(page)
     page.add(gr.State(None), name="sent")
     _bind(page, handlers, timer)
     bind_explain(page, ExplainHandlers(handlers.registry))
