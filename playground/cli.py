@@ -1,6 +1,8 @@
 """Headless runs: the same engine as the app, files out.
 
-    python -m playground train (--preset NAME | --config FILE) [--set key=value ...] [--steps N] --out DIR
+    python -m playground train (--preset NAME | --config FILE | --resume RUN_DIR) [--set key=value ...]
+                               [--steps N] [--timelapse] --out DIR
+    python -m playground sweep --preset NAME --x lr_d=1e-4:1e-2:6:log --y lr_g=... [--ray] --out DIR
     python -m playground presets
     python -m playground app      (the web app, as app.py; installed: gan-playground app|train|presets)
 
@@ -19,13 +21,14 @@ import numpy as np
 
 from tqdm import tqdm
 
-from .checkpoint import save_generator
+from .checkpoint import CheckpointError, save_generator
 from .config import ConfigError, TrainConfig, get_preset, list_presets
 from .data import DataError
 from .film import FRAME_CAP, Film, write_timelapse
 from .pictures import image_grid, scatter
 from .run import EVAL_SAMPLES, Run
 from .run_log import RunLog
+from .run_state import load_run, save_run
 from .snapshot import IMAGE_SAMPLES, POINT_SAMPLES
 from .sweep import add_sweep_parser, sweep_command
 from .trainer import set_threads
@@ -61,13 +64,16 @@ def build_config(args: argparse.Namespace) -> tuple[TrainConfig, int]:
 
 
 def train(config: TrainConfig, steps: int, out: Path, quiet: bool = False,
-          timelapse: bool = False) -> dict:
+          timelapse: bool = False, resume: Path | None = None) -> dict:
     """Train for `steps` steps through the one Run loop and write the CLI's files into `out`
-    (with timelapse.gif / timelapse.mp4 of the samples when `timelapse`)."""
+    (with timelapse.gif / timelapse.mp4 of the samples when `timelapse`). With `resume`, a
+    whole-run checkpoint.safetensors: the run carries on from its step, `steps` more steps."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(config.to_json())
     started = time.perf_counter()
-    run = Run(config)
+    trainer = load_run(resume) if resume is not None else None
+    config = trainer.config if trainer is not None else config
+    (out / "config.json").write_text(config.to_json())
+    run = Run(config, trainer=trainer)
     log = RunLog(run, out)
     if timelapse:
         record_film(run, steps)
@@ -87,6 +93,16 @@ def train(config: TrainConfig, steps: int, out: Path, quiet: bool = False,
     summary = run.summary(wall)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+def resume_file(where: str) -> Path:
+    """RUN_DIR/checkpoint.safetensors (or the file itself), refused in words if missing."""
+    path = Path(where)
+    path = path / "checkpoint.safetensors" if path.is_dir() else path
+    if not path.is_file():
+        raise ConfigError("--resume", where, "a run folder with checkpoint.safetensors "
+                          "(written by `train`, or the app's Downloads)")
+    return path
 
 
 def record_film(run: Run, steps: int) -> None:
@@ -127,6 +143,7 @@ def write_outputs(run: Run, out: Path) -> None:
     else:
         image_grid(samples[:64], columns=8, scale=2).save(out / "samples.png")
     save_generator(out / "generator.safetensors", trainer.generator, trainer.config, dataset.shape)
+    save_run(out / "checkpoint.safetensors", trainer)       # the whole run: --resume goes on from it
 
 
 def serve_app() -> int:
@@ -147,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     source = run.add_mutually_exclusive_group(required=True)
     source.add_argument("--preset", help="lesson preset name (see `presets`)")
     source.add_argument("--config", help="a config.json (e.g. from an earlier run)")
+    source.add_argument("--resume", metavar="RUN_DIR",
+                        help="carry on a run: RUN_DIR/checkpoint.safetensors (from train or Downloads)")
     run.add_argument("--set", action="extend", nargs="+", metavar="KEY=VALUE", help="override config keys (repeatable)")
     run.add_argument("--steps", type=int, help="training steps (default: the preset's suggestion)")
     run.add_argument("--out", required=True, help="output directory")
@@ -169,9 +188,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     set_threads(int(os.environ.get("GAN_PLAYGROUND_THREADS", DEFAULT_THREADS)))
     try:
-        config, steps = build_config(args)
-        summary = train(config, steps, Path(args.out), quiet=args.quiet, timelapse=args.timelapse)
-    except (ConfigError, DataError, RuntimeError) as err:
+        resume = resume_file(args.resume) if args.resume else None
+        config, steps = (None, args.steps or 2000) if resume else build_config(args)
+        summary = train(config, steps, Path(args.out), quiet=args.quiet, timelapse=args.timelapse,
+                        resume=resume)
+    except (ConfigError, DataError, CheckpointError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(json.dumps(summary))

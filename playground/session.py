@@ -36,6 +36,8 @@ from .explain import explain_step
 from .film import Film
 from .run import Run
 from .run_log import RunLog
+from .run_state import load_run
+from .run_state import read_config as read_run_config
 from .snapshot import Notice, Snapshot, render
 from .trainer import Trainer
 
@@ -67,6 +69,20 @@ def build_run(config: TrainConfig) -> Run:
         trainer = Trainer(config, dataset=dataset)
     run = Run(config, trainer=trainer, eval_max_s=EVAL_MAX_S)
     run.film = Film()               # every render adds a frame (bounded: film.FRAME_CAP)
+    LOG_ROOT.mkdir(parents=True, exist_ok=True)
+    run.log = RunLog(run, Path(tempfile.mkdtemp(prefix="run-", dir=LOG_ROOT)))
+    return run
+
+
+def resume_run(path) -> Run:
+    """A Run that carries on from a whole-run checkpoint (run_state.py): its config's data
+    loaded first, its networks built under BUILD_LOCK, then filled from the file."""
+    config = read_run_config(path)
+    dataset = make_dataset(config)
+    with BUILD_LOCK:
+        trainer = Trainer(config, dataset=dataset)
+    run = Run(config, trainer=load_run(path, trainer), eval_max_s=EVAL_MAX_S)
+    run.film = Film()
     LOG_ROOT.mkdir(parents=True, exist_ok=True)
     run.log = RunLog(run, Path(tempfile.mkdtemp(prefix="run-", dir=LOG_ROOT)))
     return run
@@ -169,6 +185,16 @@ class Session:
         self.config = run.config
         self._replace_run(run)
         return self._notify(Notice("reset"), state="idle")
+
+    @_command
+    def resume(self, path) -> Notice:
+        """Carry on a saved run (a whole-run checkpoint); built before the current run is
+        dropped, so a refused file (CheckpointError, ConfigError) changes nothing."""
+        run = resume_run(path)
+        self.pause()
+        self.config = run.config
+        self._replace_run(run)
+        return self._notify(Notice("resumed", (("step", run.step_count),)), state="paused")
 
     @_command
     def stop(self) -> None:

@@ -293,7 +293,7 @@ def test_downloads_carry_no_secret_and_replace_each_other(ui):
     assert out["message"].startswith("Exported step 40") and "links last 5 minutes" in out["message"]
     by_name = {Path(path).name: path for path in out["downloads"]}
     assert set(by_name) == {"config.json", "metrics.csv", "events.csv", "generator.safetensors",
-                            "timelapse.gif", "timelapse.mp4"}
+                            "checkpoint.safetensors", "timelapse.gif", "timelapse.mp4"}
     assert TrainConfig.from_json(Path(by_name["config.json"]).read_text()) == config
     with open(by_name["metrics.csv"]) as handle:
         rows = list(csv.reader(handle))
@@ -408,3 +408,22 @@ def test_a_lesson_question_is_asked_first_and_answered_at_its_step(ui, monkeypat
     assert shown["answer"].startswith("✅") and "Answer: sink" in shown["answer"]
     again = train.refresh(req, {"sent": shown["sent"], "question": "sink"})
     assert "answer" not in again                               # said once
+
+
+def test_a_downloaded_run_resumes_in_the_app(ui, tmp_path):
+    train, _, request = ui
+    req = request()
+    for _ in range(12):
+        train.step(req, values(TINY))
+    files = {Path(p).name: p for p in train.export(req, {})["downloads"]}
+    saved = tmp_path / "checkpoint.safetensors"
+    saved.write_bytes(Path(files["checkpoint.safetensors"]).read_bytes())
+    other = request("other")
+    out = train.upload_run(other, {"run_upload": str(saved)})
+    assert "step 12" in out["message"] and out["width"] == "16"
+    session = train.registry.get("other")
+    assert session.snapshot().step == 12
+    assert "One step done." in train.step(other, values(TINY))["message"]
+    assert session.snapshot().step == 13
+    refused = train.upload_run(other, {"run_upload": files["generator.safetensors"]})
+    assert "generator only" in refused["message"] and session.snapshot().step == 13

@@ -20,6 +20,7 @@ from PIL import Image
 
 from ..checkpoint import save_generator
 from ..film import write_timelapse
+from ..run_state import save_run
 
 KEEP_FILES_S = 300          # Gradio's copies (download links, GIFs, uploads): 5 minutes
 
@@ -40,7 +41,8 @@ def folder_for(current: str) -> Path:
 
 
 def export_run(folder: Path, run) -> list[Path]:
-    """config.json, metrics.csv, events.csv and generator.safetensors of `run`, into `folder`.
+    """config.json, metrics.csv, events.csv, generator.safetensors (for the Latent tab),
+    checkpoint.safetensors (the whole run, to resume) and the timelapse, into `folder`.
     Call between steps (Session.with_run). No server path is written: data_path becomes ""."""
     config = run.config.replace(data_path="", data_root="")
     (folder / "config.json").write_text(config.to_json())
@@ -53,6 +55,7 @@ def export_run(folder: Path, run) -> list[Path]:
             files.append(folder / source.name)
     files.append(save_generator(folder / "generator.safetensors", run.trainer.generator, config,
                                 run.trainer.dataset.shape))
+    files.append(save_run(folder / "checkpoint.safetensors", run.trainer))   # to resume training
     if run.film is not None:
         points = run.trainer.dataset.kind == "points"
         files += write_timelapse(run.film, folder, run.real[:300] if points else None)

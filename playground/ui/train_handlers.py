@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..checkpoint import CheckpointError
 from ..config import ConfigError, TrainConfig, get_preset
 from ..data import DataError
 from ..session import Session
@@ -85,6 +86,17 @@ class TrainHandlers:
             return {"message": refusal(err)}
         return {**values_from_config(config),
                 "message": "Config loaded into the controls: press Reset or Start."}
+
+    def upload_run(self, request, values) -> dict:
+        """Carry on a saved run (checkpoint.safetensors from Downloads or the CLI)."""
+        file = values.get("run_upload")
+        if not file:
+            return {}
+        try:
+            notice = self._session(request).resume(file)
+        except (CheckpointError, *USER_ERRORS) as err:
+            return {"message": refusal(err)}
+        return {**values_from_config(self._session(request).config), "message": notice_text(notice)}
 
     # --- lessons and controls --------------------------------------------------------------
     def load_preset(self, request, values) -> dict:

@@ -97,6 +97,8 @@ def _side_panel(page: Page, first) -> None:
                              type="filepath", elem_id="images_upload"))
             page.add(gr.File(label="Load a config.json (e.g. from Downloads)",
                              file_types=[".json"], type="filepath", elem_id="config_upload"))
+            page.add(gr.File(label="Resume a run (checkpoint.safetensors from Downloads)",
+                             file_types=[".safetensors"], type="filepath", elem_id="run_upload"))
             page.add(gr.Button("Prepare downloads", elem_id="export"))
             page.add(gr.File(label="Downloads: config, metrics, events, checkpoint, timelapse",
                              file_count="multiple", interactive=False, elem_id="downloads"))
@@ -159,6 +161,8 @@ def _bind(page: Page, handlers: TrainHandlers, timer: gr.Timer) -> None:
             api_name="upload_images", concurrency_limit=2, **QUICK)
     page.on(page["config_upload"].upload, handlers.upload_config, ["config_upload"], with_boxes,
             api_name="upload_config", **QUICK)
+    page.on(page["run_upload"].upload, handlers.upload_run, ["run_upload"], with_boxes,
+            api_name="upload_run", concurrency_limit=2, **QUICK)
     page.on(page["export"].click, handlers.export, (), message + ("downloads",),
             api_name="export", concurrency_limit=2)
     page.on(page["history_slider"].input, handlers.show_frame, ["history_slider"],

@@ -58,6 +58,8 @@ def notice_text(notice: Notice) -> str:
         if later:
             parts.append(f"{', '.join(label(k) for k in later)}: takes effect after Reset")
         return ("; ".join(parts) + ".") if parts else "Saved for the next run."
+    if code == "resumed":
+        return f"The saved run is back at step {notice.get('step')}: press Start to go on training it."
     if code == "rebuilt":
         keys = ", ".join(label(k) for k in notice.get("keys", ()))
         return f"{keys} changed, so this is a fresh run."
