@@ -11,13 +11,13 @@ import json
 import math
 import re
 from array import array
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
 # Logic keys of the registries. Display labels live in the UI, never here.
-POINT_DATASETS = ("ring", "grid", "spiral", "moons", "circles", "line")
+POINT_DATASETS = ("ring", "grid", "spiral", "moons", "circles", "line", "csv")
 IMAGE_DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10", "folder")
 DATASET_CHOICES = POINT_DATASETS + IMAGE_DATASETS
 ARCH_CHOICES = ("mlp", "dcgan")
@@ -34,8 +34,10 @@ IMAGE_SIZES = (8, 16, 28, 32, 64)
 
 # Keys that may change while a run is live: they are read by the trainer at every step (or
 # pushed into the optimizers), so no tensor has to be rebuilt. Everything else needs a reset.
+# `loss` too (the saturating_loss lesson switches it under a strong D), except where the new
+# loss needs a DCGAN discriminator built another way (Trainer.check_live refuses that).
 LIVE_KEYS = frozenset({
-    "lr_d", "lr_g", "beta1", "beta2", "d_steps", "g_steps", "batch_size",
+    "lr_d", "lr_g", "beta1", "beta2", "d_steps", "g_steps", "batch_size", "loss",
     "r1_gamma", "gp_lambda", "clip", "label_smoothing", "instance_noise",
 })
 
@@ -258,7 +260,10 @@ def check_live(changes: dict[str, Any]) -> None:
 # --- presets ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Preset:
-    """A lesson: the config differences, the suggested length and the text shown to the class."""
+    """A lesson: the config differences, the suggested length and the text shown to the class,
+    plus what checks the text (playground/lessons.py reads and validates these JSON values):
+    `claims` (what the class will see), `try_next` (each "Try next" of the text as a live edit
+    and the change it promises) and `question` (predict, then run)."""
 
     name: str
     title: str
@@ -266,6 +271,9 @@ class Preset:
     lesson: str
     config: TrainConfig
     steps: int
+    claims: tuple = ()
+    try_next: tuple = ()
+    question: dict = field(default_factory=dict)
 
 
 def preset_names() -> list[str]:
@@ -280,7 +288,8 @@ def get_preset(name: str) -> Preset:
     raw = json.loads(path.read_text())
     return Preset(name=raw["name"], title=raw["title"], summary=raw["summary"],
                   lesson=raw["lesson"], config=TrainConfig.from_dict(raw.get("config", {})),
-                  steps=int(raw["steps"]))
+                  steps=int(raw["steps"]), claims=tuple(raw.get("claims", ())),
+                  try_next=tuple(raw.get("try_next", ())), question=dict(raw.get("question") or {}))
 
 
 def load_preset(name: str) -> TrainConfig:

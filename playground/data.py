@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from playground.config import DATASET_CHOICES, IMAGE_SIZES, TrainConfig
 # DataError and the upload caps are ingest.py's; named here too, where callers have found them.
 from playground.ingest import IMAGE_EXTENSIONS, MAX_IMAGES, DataError, read_images  # noqa: F401
+from playground.points_csv import read_points
 
 MODE_STD = 0.05                      # std of each Gaussian of ring and grid (toy-GAN literature)
 
@@ -263,6 +264,19 @@ def _cifar10(config: TrainConfig) -> Dataset:
 
 # --- user images: a folder or a zip (read by ingest.py: untrusted bytes, hard caps) ---------
 
+def _csv(config: TrainConfig) -> Dataset:
+    """The visitor's own points (points_csv.py): drawn with replacement, as a data set of
+    that many samples would be."""
+    if not config.data_path:
+        raise DataError("data_path is required for dataset='csv': a CSV file of x, y points")
+    points = torch.from_numpy(read_points(Path(config.data_path).expanduser()))   # (N, 2)
+
+    def sample(n: int, generator: torch.Generator) -> torch.Tensor:
+        return points[torch.randint(len(points), (n,), generator=generator)]
+
+    return Dataset("csv", "points", (2,), sample, size=len(points))
+
+
 def _folder(config: TrainConfig) -> Dataset:
     if not config.data_path:
         raise DataError("data_path is required for dataset='folder': a directory or a .zip of images")
@@ -278,6 +292,7 @@ DATASETS: dict[str, Callable[[TrainConfig], Dataset]] = {
     "moons": _moons,
     "circles": _circles,
     "line": _line,
+    "csv": _csv,
     "digits": _digits,
     "mnist": _mnist,
     "fashion_mnist": _fashion_mnist,

@@ -84,7 +84,7 @@ def test_fuzz_every_handler(app):
         if kind < 0.7:
             values, bad = broken_values(rng)
             event = rng.choice(TRAIN_EVENTS)
-            message = getattr(train, event)(request, values)["message"]
+            message = getattr(train, event)(request, values).get("message", "")   # {}: nothing changed
             assert isinstance(message, str), (event, values)
             if bad:
                 # The config layer refused: the message names one of the broken fields.

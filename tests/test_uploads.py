@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from browser_helpers import free_port
-from playground import data
+from playground import data, ingest
 from playground.config import ConfigError, TrainConfig
 from playground.data import DataError, make_dataset
 from playground.registry import SessionRegistry
@@ -95,7 +95,7 @@ def test_zip_slip_entry_is_refused(tmp_path):
 
 
 def test_zip_bomb_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "MAX_UNZIPPED_BYTES", 1 << 20)     # a 1 MB cap keeps the test tiny
+    monkeypatch.setattr(ingest, "MAX_UNZIPPED_BYTES", 1 << 20)   # a 1 MB cap keeps the test tiny
     archive = tmp_path / "bomb.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
         with zf.open("huge.png", "w") as entry:

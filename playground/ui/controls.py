@@ -26,6 +26,8 @@ from ..config import (ARCH_CHOICES, DATASET_CHOICES, FIELD_TYPES, IMAGE_SIZES, L
 DATASET_LABELS = {
     "ring": "8 Gaussians on a ring", "grid": "25 Gaussians on a grid", "spiral": "spiral",
     "moons": "two moons", "circles": "two circles", "line": "a line segment",
+    # Like `folder`, its path is set server side from the visitor's upload or drawing.
+    "csv": "your own 2D points (upload a CSV or draw)",
     "digits": "digits (8×8 scans, offline)", "mnist": "MNIST (downloaded)",
     "fashion_mnist": "Fashion-MNIST (downloaded)", "cifar10": "CIFAR-10 (downloaded)",
     # The path is never typed: it is set server side from the visitor's upload (ui/uploads.py).

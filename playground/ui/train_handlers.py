@@ -15,6 +15,7 @@ from typing import Any
 from ..checkpoint import CheckpointError
 from ..config import ConfigError, TrainConfig, get_preset
 from ..data import DataError
+from ..points_csv import points_from_drawing
 from ..session import Session
 from ..film import frame_picture
 from ..pictures import png_data_uri
@@ -43,6 +44,12 @@ class TrainHandlers:
     def _config(self, request, values: dict[str, Any]) -> TrainConfig:
         """The controls' config; for `folder` data, this visitor's own staged upload."""
         config = config_from_values({k: values[k] for k in KEYS if k in values})
+        if config.dataset == "csv":
+            points = self.visitors.get(request.session_hash).staged_points
+            if not points:
+                raise ConfigError("dataset", "csv", "a points file first: upload a CSV of x, y "
+                                  "or draw on the canvas (Files tab)")
+            return config.replace(data_path=points)
         if config.dataset != "folder":
             return config
         staged = self.visitors.get(request.session_hash).staged_data
@@ -74,6 +81,34 @@ class TrainHandlers:
         return {"message": f"{len(files)} file(s) ready ({names[0]}{', …' if len(names) > 1 else ''}): "
                            f"choose “{DATASET_LABELS['folder']}” as Data and press Reset or Start "
                            "(unreadable images are skipped and counted)"}
+
+    def upload_points(self, request, values) -> dict:
+        """Stage a CSV of x, y points for dataset 'csv' (checked row by row)."""
+        file = values.get("points_upload")
+        if not file:
+            return {}
+        try:
+            staged = uploads.stage_points(source=file)
+        except (uploads.UploadError, DataError) as err:
+            return {"message": f"⚠️ {err}"}
+        return self._use_points(request, staged)
+
+    def use_drawing(self, request, values) -> dict:
+        """The canvas's strokes as a points file for dataset 'csv'."""
+        drawing = values.get("draw_points") or {}
+        composite = drawing.get("composite") if isinstance(drawing, dict) else None
+        if composite is None:
+            return {"message": "⚠️ Draw some strokes on the canvas first."}
+        try:
+            staged = uploads.stage_points(points=points_from_drawing(composite))
+        except (uploads.UploadError, DataError) as err:
+            return {"message": f"⚠️ {err}"}
+        return self._use_points(request, staged)
+
+    def _use_points(self, request, staged) -> dict:
+        self.visitors.stage_points(request.session_hash, str(staged))
+        return {"dataset": "csv", "message": f"{DATASET_LABELS['csv'].capitalize()}: ready as Data; "
+                                              "press Reset or Start to train on them."}
 
     def upload_config(self, request, values) -> dict:
         """Fill the controls from an uploaded config.json (validated like every config)."""

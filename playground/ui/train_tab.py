@@ -97,6 +97,12 @@ def _side_panel(page: Page, first) -> None:
                              type="filepath", elem_id="images_upload"))
             page.add(gr.File(label="Load a config.json (e.g. from Downloads)",
                              file_types=[".json"], type="filepath", elem_id="config_upload"))
+            page.add(gr.File(label="Your own 2D points: a .csv of x, y (up to 100 000 rows)",
+                             file_types=[".csv"], type="filepath", elem_id="points_upload"))
+            page.add(gr.Sketchpad(label="… or draw the points (dark strokes become data)",
+                                  type="numpy", image_mode="RGBA", canvas_size=(320, 320),
+                                  elem_id="draw_points", layers=False))
+            page.add(gr.Button("Use my drawing as data", elem_id="draw_use", size="sm"))
             page.add(gr.File(label="Resume a run (checkpoint.safetensors from Downloads)",
                              file_types=[".safetensors"], type="filepath", elem_id="run_upload"))
             page.add(gr.Button("Prepare downloads", elem_id="export"))
@@ -161,6 +167,10 @@ def _bind(page: Page, handlers: TrainHandlers, timer: gr.Timer) -> None:
             api_name="upload_images", concurrency_limit=2, **QUICK)
     page.on(page["config_upload"].upload, handlers.upload_config, ["config_upload"], with_boxes,
             api_name="upload_config", **QUICK)
+    page.on(page["points_upload"].upload, handlers.upload_points, ["points_upload"],
+            ("message", "dataset"), api_name="upload_points", concurrency_limit=2, **QUICK)
+    page.on(page["draw_use"].click, handlers.use_drawing, ["draw_points"], ("message", "dataset"),
+            api_name="use_drawing", concurrency_limit=2, **QUICK)
     page.on(page["run_upload"].upload, handlers.upload_run, ["run_upload"], with_boxes,
             api_name="upload_run", concurrency_limit=2, **QUICK)
     page.on(page["export"].click, handlers.export, (), message + ("downloads",),

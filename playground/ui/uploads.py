@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..config import ConfigError, TrainConfig
+from ..points_csv import read_points, write_points
 from ..data import IMAGE_EXTENSIONS, MAX_IMAGES
 
 MAX_UPLOAD_BYTES = 200 * 2**20           # any single upload (the largest: a checkpoint)
@@ -73,6 +74,19 @@ def stage_images(paths: Sequence[str] | None) -> Path:
         # Our own names: an uploaded name never decides where a file lands.
         shutil.copyfile(file, folder / f"{index:05d}{file.suffix.lower()}")
     return folder
+
+
+def stage_points(source: str | None = None, points=None) -> Path:
+    """A checked copy of an uploaded points CSV (or a drawing's points) in a fresh private
+    folder; DataError says in words what is wrong with the file."""
+    if source is None and points is None:
+        raise UploadError("no points file was uploaded")
+    if source is not None and Path(source).suffix.lower() not in (".csv", ".txt"):
+        raise UploadError(f"{Path(source).name!r} is not a .csv file of x, y points")
+    checked = read_points(source) if source is not None else points     # DataError in words
+    _ROOT.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="upload-", dir=_ROOT))
+    return write_points(folder / "points.csv", checked)
 
 
 def discard(path: str | Path | None) -> None:

@@ -21,6 +21,7 @@ class Visitor:
 
     staged_data: str = ""          # an opaque staging path (never shown): the `folder` data_path
     staged_name: str = ""          # what the visitor uploaded, as they named it (for messages)
+    staged_points: str = ""        # an opaque staging path: the `csv` data_path (upload or drawing)
     latent_model: tuple[str, Any] | None = None   # (upload path, Model) of the Latent tab
     lesson: str = ""               # the lesson the page shows (a refused choice goes back to it)
     export_dir: str = ""           # this tab's one download folder: each export replaces its files
@@ -48,12 +49,19 @@ class Visitors:
         old, visitor.staged_data, visitor.staged_name = visitor.staged_data, staged, name
         uploads.discard(old)
 
+    def stage_points(self, key: str, staged: str) -> None:
+        """Keep a new points file, deleting the one it replaces."""
+        visitor = self.get(key)
+        old, visitor.staged_points = visitor.staged_points, staged
+        uploads.discard(old)
+
     def forget(self, key: str) -> None:
         """The tab is gone: delete its staged files and drop its record."""
         with self._lock:
             visitor = self._visitors.pop(key, None)
         if visitor is not None:
             uploads.discard(visitor.staged_data)
+            uploads.discard(visitor.staged_points)
             exports.discard(visitor.export_dir)
 
     def __len__(self) -> int:
