@@ -39,7 +39,7 @@ METRIC_COPIES = 3         # float copies digit_inputs makes of a chunk (NaN fix,
 
 # The live keys (config.LIVE_KEYS) the estimate reads: Trainer.apply checks the budget again
 # when one of them changes (tests/test_budget.py checks the others leave the estimate alone).
-LIVE_SIZE_KEYS = frozenset({"batch_size", "gp_lambda", "r1_gamma"})
+LIVE_SIZE_KEYS = frozenset({"batch_size", "gp_lambda", "r1_gamma", "loss"})   # loss: GP's passes
 
 # What the refusal names: the knob to lower, in words a visitor reads.
 _KNOB_WORDS = {"batch_size": "Batch size", "width": "Width"}

@@ -157,7 +157,7 @@ def test_only_the_live_size_keys_move_the_estimate(config):
     # Trainer.apply checks the budget again only for LIVE_SIZE_KEYS: the others must not matter.
     values = {"lr_d": 0.5, "lr_g": 0.5, "beta1": 0.9, "beta2": 0.5, "d_steps": 5, "g_steps": 5,
               "batch_size": 16, "r1_gamma": 1.0, "gp_lambda": 0.0, "clip": 0.5,
-              "label_smoothing": 0.2, "instance_noise": 0.3}
+              "label_smoothing": 0.2, "instance_noise": 0.3, "loss": "hinge"}
     assert set(values) == LIVE_KEYS
     before = estimate_bytes(config, shape_of(config))
     for key, value in values.items():
