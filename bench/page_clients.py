@@ -94,7 +94,7 @@ class GradioPage:
                 break
             self.next_tick += self.tick_s
             sent = time.perf_counter()
-            self.client.predict(api_name="/tick")
+            self.client.predict(None, api_name="/tick")   # the argument: the lesson question
             self.requests += 1
             self.latencies.append((time.perf_counter() - sent) * 1000)
         time.sleep(max(0.0, end - time.perf_counter()))

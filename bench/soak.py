@@ -85,7 +85,7 @@ class Visitor:
         for roll in (0.0, 0.06, 0.075, 0.082):
             self.gesture(roll)
         while time.monotonic() < until:
-            self.call(api_name="/tick")
+            self.call(None, api_name="/tick")          # the argument: the lesson question
             self.gesture(self.rng.random())
             time.sleep(1.0)
 

@@ -216,7 +216,10 @@ class Session:
         live = {k: getattr(candidate, k) for k in changed if k in LIVE_KEYS}
         later = tuple(k for k in changed if k not in LIVE_KEYS)
         if live and self.run is not None:
-            self.run.trainer.check_live(live)               # e.g. a batch size over the budget
+            # With the edits still queued: two edits fine alone may be over the budget together.
+            with self._lock:
+                queued = {**self._pending, **live}
+            self.run.trainer.check_live(queued)             # e.g. a batch size over the budget
         self.config = candidate
         if live:
             with self._lock:

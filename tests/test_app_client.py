@@ -8,26 +8,21 @@ import pytest
 
 gradio_client = pytest.importorskip("gradio_client")
 
-from browser_helpers import free_port, trainer_threads, wait_until  # noqa: E402
+from bench.common import control_args, free_port, trainer_threads, wait_until  # noqa: E402
 from playground.config import TrainConfig  # noqa: E402
 from playground.registry import SessionRegistry  # noqa: E402
 from playground.ui.app import build_app  # noqa: E402
-from playground.ui.controls import KEYS, values_from_config  # noqa: E402
 
 TINY = TrainConfig(width=16, depth=2, batch_size=32)
 
 
 def step_of(client) -> int:
     """The step in the status the page would show (-1 when the tick had nothing new to send)."""
-    status = client.predict(api_name="/tick")[0]
+    status = client.predict(None, api_name="/tick")[0]      # the argument: the lesson question
     found = re.search(r"step (\d+)", status) if isinstance(status, str) else None
     return int(found.group(1)) if found else -1
 
 
-def controls(config: TrainConfig) -> list:
-    """The controls' values in the endpoint's order (the page's order of the controls)."""
-    shown = values_from_config(config)
-    return [shown[key] for key in KEYS]
 
 
 def message(result) -> str:
@@ -54,8 +49,8 @@ def test_two_visitors_are_isolated_and_closing_one_stops_its_thread(app):
     first = gradio_client.Client(url, verbose=False, download_files=False)
     second = gradio_client.Client(url, verbose=False, download_files=False)
     try:
-        assert message(first.predict(*controls(TINY.replace(seed=1)), api_name="/start")) == "Training."
-        assert message(second.predict(*controls(TINY.replace(seed=2, lr_d=0.0005)),
+        assert message(first.predict(*control_args(first, "/start", TINY.replace(seed=1)), api_name="/start")) == "Training."
+        assert message(second.predict(*control_args(second, "/start", TINY.replace(seed=2, lr_d=0.0005)),
                                       api_name="/start")) == "Training."
         wait_until(lambda: step_of(first) > 20 and step_of(second) > 20, 15, "both runs to advance")
         assert registry.running_count() == 2 and trainer_threads() == before + 2
@@ -63,7 +58,7 @@ def test_two_visitors_are_isolated_and_closing_one_stops_its_thread(app):
         assert (one.trainer.config.seed, one.trainer.config.lr_d) == (1, 0.001)
         assert (two.trainer.config.seed, two.trainer.config.lr_d) == (2, 0.0005)
         # A live edit reaches only its own session.
-        assert "is now 0.0003" in message(first.predict(*controls(TINY.replace(seed=1, lr_g=0.0003)),
+        assert "is now 0.0003" in message(first.predict(*control_args(first, "/update", TINY.replace(seed=1, lr_g=0.0003)),
                                                         api_name="/update"))
         wait_until(lambda: one.trainer.config.lr_g == 0.0003, 5, "the live edit")
         assert two.trainer.config.lr_g == 0.001

@@ -50,6 +50,9 @@ def data_files(tmp_path_factory):
     extra = {key: {} for key in DATASET_CHOICES}
     for key in ("mnist", "fashion_mnist", "cifar10"):
         extra[key] = {"data_root": str(root)}
+    points = root / "points.csv"                     # the visitor's own 2D points
+    points.write_text("x,y\n" + "\n".join(f"{i % 7},{i % 5}" for i in range(40)))
+    extra["csv"] = {"data_path": str(points)}
     extra["folder"] = {"data_path": str(pictures)}
     datasets = {}
     with pytest.MonkeyPatch.context() as patch:
