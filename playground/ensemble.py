@@ -24,6 +24,11 @@ stops changing while the others go on, as a lone Trainer stops.
 Vectorised: arch="mlp" (points, or flattened images), every loss, spectral norm. The DCGAN
 (BatchNorm's running statistics and convolutions per member) is not vectorised: for it the
 same API steps K plain Trainers in turn (`vectorised` is False), exact by construction.
+The stacked networks, optimizers and per-member losses themselves are in stacked.py.
+
+Live edits: `apply(k, **changes)` changes member k's per-member live keys between steps (as
+Trainer.apply does for one GAN); a live key that is also a shape key (d_steps, g_steps,
+batch_size) cannot differ inside one ensemble: take member_trainer(k) and go on with that.
 """
 from __future__ import annotations
 
@@ -31,15 +36,15 @@ import math
 from typing import Sequence
 
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from .budget import check_budget
-from .config import TrainConfig
+from .config import TrainConfig, check_live
 from .data import Dataset, make_dataset
 from .losses import LOSSES
 from . import trainer as _trainer
 from .models import build_models
+from .stacked import (MEMBER_D_LOSS, MEMBER_G_LOSS, StackedMLP, StackedOptimizer, grad_norms,
+                      per_member)
 from .trainer import STAT_NAMES, StepStats, Trainer, resolve_device
 
 # Raw mean D outputs, where the Trainer reports them (StepStats.score_real / score_fake).
@@ -49,9 +54,6 @@ SCORE_NAMES = tuple(getattr(_trainer, "SCORE_NAMES", ()))
 SHAPE_KEYS = ("arch", "dataset", "width", "depth", "z_dim", "image_size", "loss", "batch_size",
               "d_steps", "g_steps", "spectral_norm", "optimizer_d", "optimizer_g", "device",
               "data_path", "data_root")
-SN_EPS = 1e-12                # torch's spectral_norm eps
-ADAM_EPS = 1e-8               # torch.optim.Adam / RMSprop defaults
-RMSPROP_ALPHA = 0.99
 
 
 def shape_key(config: TrainConfig) -> tuple:
@@ -64,166 +66,6 @@ def group_by_shape(configs: Sequence[TrainConfig]) -> list[list[int]]:
     for index, config in enumerate(configs):
         groups.setdefault(shape_key(config), []).append(index)
     return list(groups.values())
-
-
-def _per_member(values: Sequence[float], like: torch.Tensor) -> torch.Tensor:
-    """(K,) numbers as a float tensor shaped (K, 1, ...) to broadcast against `like`."""
-    return torch.tensor(values, dtype=like.dtype, device=like.device).view(-1, *[1] * (like.dim() - 1))
-
-
-# --- per-member losses: losses.LOSSES on (K, B) logits, one value per member -------------------
-# Each objective of losses.py is a sum of batch means, so "mean over dim 1" is the per-member
-# version; tests/test_ensemble.py checks every entry against LOSSES member by member.
-def _bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    return F.binary_cross_entropy_with_logits(logits, target.expand_as(logits), reduction="none").mean(1)
-
-
-MEMBER_D_LOSS = {   # (real (K, B), fake (K, B), real_target (K, 1)) -> (K,)
-    "minimax": lambda r, f, t: _bce(r, t) + _bce(f, torch.zeros_like(t)),
-    "nonsaturating": lambda r, f, t: _bce(r, t) + _bce(f, torch.zeros_like(t)),
-    "lsgan": lambda r, f, t: 0.5 * ((r - t) ** 2).mean(1) + 0.5 * (f ** 2).mean(1),
-    "wgan": lambda r, f, t: f.mean(1) - r.mean(1),
-    "wgan_gp": lambda r, f, t: f.mean(1) - r.mean(1),
-    "hinge": lambda r, f, t: F.relu(1.0 - r).mean(1) + F.relu(1.0 + f).mean(1),
-}
-MEMBER_G_LOSS = {   # fake (K, B) -> (K,)
-    "minimax": lambda f: -F.softplus(f).mean(1),
-    "nonsaturating": lambda f: F.softplus(-f).mean(1),
-    "lsgan": lambda f: 0.5 * ((f - 1.0) ** 2).mean(1),
-    "wgan": lambda f: -f.mean(1),
-    "wgan_gp": lambda f: -f.mean(1),
-    "hinge": lambda f: -f.mean(1),
-}
-
-
-# --- K MLPs as stacked tensors ---------------------------------------------------------------
-class StackedMLP:
-    """K MLPGenerator / MLPDiscriminator modules of one shape as (K, ...) tensors.
-
-    `params` and `buffers` are keyed by the modules' own state_dict names, so slice k of each is
-    member k's state_dict. Spectral norm repeats torch's parametrization: one power iteration
-    per forward on the stored u, v, then weight / (u . W v).
-    """
-
-    def __init__(self, modules: Sequence[nn.Module], device: torch.device, kind: str, out_shape=()):
-        template = modules[0]
-        self.kind, self.out_shape = kind, tuple(out_shape)       # kind: "g" or "d"
-        self.params = {name: torch.stack([dict(m.named_parameters())[name].detach() for m in modules])
-                       .to(device).requires_grad_(True) for name, _ in template.named_parameters()}
-        self.buffers = {name: torch.stack([dict(m.named_buffers())[name] for m in modules]).to(device)
-                        for name, _ in template.named_buffers()}
-        self.layers = []                                          # (weight name, bias name, spectral)
-        for index, layer in enumerate(template.net):
-            if isinstance(layer, nn.Linear):
-                spectral = hasattr(layer, "parametrizations")
-                weight = f"net.{index}.parametrizations.weight.original" if spectral else f"net.{index}.weight"
-                self.layers.append((weight, f"net.{index}.bias", spectral))
-        self.tanh = isinstance(template.net[-1], nn.Tanh)
-
-    def parameters(self) -> list[torch.Tensor]:
-        return list(self.params.values())
-
-    def _spectral(self, name: str, weight: torch.Tensor) -> torch.Tensor:
-        prefix = name.rsplit(".original", 1)[0] + ".0."
-        u, v = self.buffers[prefix + "_u"], self.buffers[prefix + "_v"]      # (K, out), (K, in)
-        with torch.no_grad():
-            u.copy_(F.normalize(torch.bmm(weight, v.unsqueeze(2)).squeeze(2), dim=1, eps=SN_EPS))
-            v.copy_(F.normalize(torch.bmm(weight.transpose(1, 2), u.unsqueeze(2)).squeeze(2), dim=1, eps=SN_EPS))
-        # Clones, as torch's: the next forward updates u, v in place, and backward needs these.
-        u, v = u.clone(), v.clone()
-        sigma = (u * torch.bmm(weight, v.unsqueeze(2)).squeeze(2)).sum(1)       # (K,)
-        return weight / sigma.view(-1, 1, 1)
-
-    def __call__(self, x: torch.Tensor, member: int | None = None) -> torch.Tensor:
-        """(K, N, *in_shape) -> G: (K, N, *out_shape), D: (K, N) logits.
-
-        With `member` (G only: D's power iteration updates every member): (N, *in) -> (N, *out).
-        """
-        pick = (lambda t: t) if member is None else (lambda t: t[member:member + 1])
-        h = (x if member is None else x.unsqueeze(0)).flatten(2)                 # (K, N, in)
-        last = len(self.layers) - 1
-        for index, (weight_name, bias_name, spectral) in enumerate(self.layers):
-            weight = pick(self.params[weight_name])                             # (K, out, in)
-            if spectral:
-                weight = self._spectral(weight_name, weight)
-            h = torch.baddbmm(pick(self.params[bias_name]).unsqueeze(1), h, weight.transpose(1, 2))
-            if index < last:
-                h = F.relu(h) if self.kind == "g" else F.leaky_relu(h, 0.2)
-        if self.kind == "d":
-            h = h.squeeze(2)                                                    # (K, N)
-        else:
-            h = (torch.tanh(h) if self.tanh else h).view(*h.shape[:2], *self.out_shape)
-        return h if member is None else h[0]
-
-    def member_state(self, k: int) -> dict[str, torch.Tensor]:
-        """Member k's state_dict (the names of the module it was stacked from)."""
-        return {name: t[k].detach().clone() for name, t in {**self.params, **self.buffers}.items()}
-
-    def all_tensors(self) -> list[torch.Tensor]:
-        return [*self.params.values(), *self.buffers.values()]
-
-
-class StackedOptimizer:
-    """torch.optim's single-tensor Adam / RMSprop / SGD maths on stacked (K, ...) parameters.
-
-    Rates and betas are per member; the order of floating-point operations follows torch's
-    kernels (lerp for Adam's first moment, (value * a) / b for addcdiv), so member k tracks a
-    lone torch.optim optimizer to rounding (~1e-7 relative after 5 steps in the tests).
-    """
-
-    def __init__(self, kind: str, params: list[torch.Tensor], lr, beta1, beta2):
-        self.kind, self.params = kind, params
-        self.lr, self.beta1, self.beta2 = list(lr), list(beta1), list(beta2)
-        self.steps = 0
-        slots = {"adam": 2, "rmsprop": 1, "sgd": 0}[kind]
-        self.state = [[torch.zeros_like(p) for _ in range(slots)] for p in params]
-        self._values = {"neg_lr": [-v for v in self.lr], "1-b1": [1 - b for b in self.beta1],
-                        "b2": self.beta2, "1-b2": [1 - b for b in self.beta2]}
-        self._columns: dict[tuple[str, int], torch.Tensor] = {}
-
-    def _column(self, name: str, like: torch.Tensor) -> torch.Tensor:
-        """self._values[name] as a (K, 1, ...) tensor shaped for `like`, made once per rank."""
-        key = (name, like.dim())
-        if key not in self._columns:
-            self._columns[key] = _per_member(self._values[name], like)
-        return self._columns[key]
-
-    def step(self, grads: Sequence[torch.Tensor]) -> None:
-        self.steps += 1
-        n = self.steps
-        # Adam's bias corrections in Python floats, as torch computes them, one per member.
-        self._values["step"] = [-lr / (1 - b1 ** n) for lr, b1 in zip(self.lr, self.beta1)]
-        self._values["bc2"] = [(1 - b2 ** n) ** 0.5 for b2 in self.beta2]
-        self._columns = {k: v for k, v in self._columns.items() if k[0] not in ("step", "bc2")}
-        with torch.no_grad():
-            for param, grad, state in zip(self.params, grads, self.state):
-                if self.kind == "adam":
-                    exp_avg, exp_avg_sq = state
-                    exp_avg.lerp_(grad, self._column("1-b1", param))
-                    exp_avg_sq.mul_(self._column("b2", param)).add_(grad.mul(self._column("1-b2", param)).mul_(grad))
-                    denom = (exp_avg_sq.sqrt() / self._column("bc2", param)).add_(ADAM_EPS)
-                    param.add_(exp_avg.mul(self._column("step", param)).div_(denom))
-                elif self.kind == "rmsprop":
-                    square_avg = state[0]
-                    square_avg.mul_(RMSPROP_ALPHA).addcmul_(grad, grad, value=1 - RMSPROP_ALPHA)
-                    avg = square_avg.sqrt().add_(ADAM_EPS)
-                    param.add_(grad.mul(self._column("neg_lr", param)).div_(avg))
-                else:
-                    param.add_(grad.mul(self._column("neg_lr", param)))
-
-    def member_state(self, k: int) -> list[dict]:
-        """torch.optim state for member k, one dict per parameter (load into a Trainer's optimizer)."""
-        names = {"adam": ("exp_avg", "exp_avg_sq"), "rmsprop": ("square_avg",), "sgd": ()}[self.kind]
-        if self.kind == "sgd":
-            return [{} for _ in self.params]
-        return [{"step": torch.tensor(float(self.steps)),
-                 **{name: slot[k].detach().clone() for name, slot in zip(names, state)}}
-                for state in self.state]
-
-
-def _grad_norms(grads: Sequence[torch.Tensor]) -> torch.Tensor:
-    """(K,) L2 norm over all of a member's gradients (torch.nn.utils.get_total_norm per member)."""
-    return torch.stack([g.flatten(1).norm(dim=1) for g in grads]).norm(dim=0)
 
 
 # --- the ensemble --------------------------------------------------------------------------
@@ -308,7 +150,26 @@ class Ensemble:
         shape = x.shape[1:]
         noise = torch.stack([torch.randn(shape, generator=self.noise_rngs[k], device=self.device)
                              if s > 0 else torch.zeros(shape, device=self.device) for k, s in enumerate(stds)])
-        return x + _per_member(stds, x) * noise
+        return x + per_member(stds, x) * noise
+
+    # --- live edits ---------------------------------------------------------------------------
+    def apply(self, k: int, **changes) -> TrainConfig:
+        """Change member k's live keys between steps (Trainer.apply for one member): rates and
+        betas go into its optimizer slots, penalties and tricks are read from its config at
+        every step. A shape key (d_steps, g_steps, batch_size) changed is a ValueError: members
+        of one ensemble share it (split with member_trainer). A refused edit changes nothing."""
+        check_live(changes)
+        config = self.configs[k].replace(**changes)
+        shaped = [key for key in SHAPE_KEYS if getattr(config, key) != getattr(self.configs[k], key)]
+        if shaped:
+            raise ValueError(f"{', '.join(shaped)} is shared by the ensemble's members: "
+                             "go on with member_trainer(k) to change it for one member")
+        self.configs[k] = config
+        self.opt_d.set_member(k, config.lr_d, config.beta1, config.beta2)
+        self.opt_g.set_member(k, config.lr_g, config.beta1, config.beta2)
+        with torch.no_grad():
+            self.real_target[k, 0] = 1.0 - config.label_smoothing
+        return config
 
     def _member_weights(self, key: str, scale: float = 1.0) -> list[float] | None:
         weights = [scale * getattr(c, key) for c in self.configs]
@@ -352,22 +213,22 @@ class Ensemble:
         d_loss = MEMBER_D_LOSS[self.configs[0].loss](real_logits, fake_logits, self.real_target)  # (K,)
         objective = d_loss
         if gp:
-            objective = objective + _per_member(gp, d_loss) * self._gradient_penalty(real, fake, gp)
+            objective = objective + per_member(gp, d_loss) * self._gradient_penalty(real, fake, gp)
         if r1:
             (grad,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
-            objective = objective + _per_member(r1, d_loss) * grad.flatten(2).pow(2).sum(2).mean(1)
+            objective = objective + per_member(r1, d_loss) * grad.flatten(2).pow(2).sum(2).mean(1)
         grads = torch.autograd.grad(objective.sum(), self.d.parameters())
         self.opt_d.step(grads)
         if self.loss.clip_weights:
             clip = [c.clip if c.clip > 0 else math.inf for c in self.configs]
             with torch.no_grad():
                 for p in self.d.parameters():
-                    bound = _per_member(clip, p)
+                    bound = per_member(clip, p)
                     p.clamp_(min=-bound, max=bound)
         stats = {"d_loss": d_loss.detach(),
                  "d_real": self.loss.prob(real_logits.detach()).mean(1),
                  "d_fake": self.loss.prob(fake_logits.detach()).mean(1),
-                 "grad_norm_d": _grad_norms(grads),
+                 "grad_norm_d": grad_norms(grads),
                  "score_real": real_logits.detach().mean(1), "score_fake": fake_logits.detach().mean(1)}
         return {**stats, "fake": kept} if keep_fake else stats
 
@@ -379,7 +240,7 @@ class Ensemble:
         g_loss = MEMBER_G_LOSS[self.configs[0].loss](fake_logits)              # (K,)
         grads = torch.autograd.grad(g_loss.sum(), self.g.parameters())
         self.opt_g.step(grads)
-        return {"g_loss": g_loss.detach(), "grad_norm_g": _grad_norms(grads)}
+        return {"g_loss": g_loss.detach(), "grad_norm_g": grad_norms(grads)}
 
     # --- the training step ---------------------------------------------------------------
     def step(self) -> list[StepStats]:
@@ -475,6 +336,11 @@ class LoopedEnsemble(Ensemble):
     def _build(self) -> None:
         self.trainers = [Trainer(config, dataset=self.dataset) for config in self.configs]
 
+    def apply(self, k: int, **changes) -> TrainConfig:
+        """Trainer.apply on member k; any live key, shape keys included (they are not shared here)."""
+        self.configs[k] = self.trainers[k].apply(**changes)
+        return self.configs[k]
+
     def step(self) -> list[StepStats]:
         self.last_stats = [trainer.step() for trainer in self.trainers]
         self.diverged = [trainer.diverged for trainer in self.trainers]
@@ -498,3 +364,8 @@ class LoopedEnsemble(Ensemble):
 
     def member_trainer(self, k: int) -> Trainer:
         return self.trainers[k]
+
+
+
+__all__ = ["Ensemble", "LoopedEnsemble", "MEMBER_D_LOSS", "MEMBER_G_LOSS", "SCORE_NAMES", "SHAPE_KEYS",
+           "StackedMLP", "StackedOptimizer", "group_by_shape", "shape_key"]

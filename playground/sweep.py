@@ -11,19 +11,11 @@ Configs are grouped by shape (ensemble.group_by_shape: d_steps or batch_size on 
 several ensembles) and cut into chunks of at most `chunk` members; each chunk is one Ensemble
 run, in this process or as one Ray task (same chunks, so the same table).
 
-Outcome of a run, first rule that holds (thresholds below; quality from metrics.evaluate on
-EVAL_SAMPLES samples after the last step, findings from diagnose.diagnose on the run's recent
-history and its evaluations at EVAL_FRACTIONS of the steps):
-  diverged             the numbers went non-finite, or the `divergence` finding (a loss > 1e4)
-  converged            points with modes: modes_covered >= CONVERGED_MODES x modes_total and
-                       high_quality >= CONVERGED_QUALITY; digits: classes_covered >=
-                       CONVERGED_CLASSES; other points: js <= CONVERGED_JS
-  mode_collapse        the `mode_collapse` finding, or at the end 0 < modes_covered < half of
-                       the modes with high_quality >= COLLAPSE_QUALITY (good samples, few kinds)
-  d_overpowering       the `d_overpowering` finding (D(x) > 0.8 while D(G(z)) < 0.1)
-  vanishing_gradients  the `vanishing_gradients` finding
-  oscillating          the `oscillation` finding
-  not_converged        none of these: no named failure, but the quality bar was not reached
+The outcome of each run (converged, mode collapse, D overpowering, vanishing gradients,
+oscillating, diverged, not converged) is decided by outcomes.py, and map_picture.py draws the
+map; both are re-exported here. In the app, map_job.py runs the same chunks in a background
+thread, one chunk after another, so the map fills in as they finish (`train_chunk`'s `stop`
+ends a chunk early when the visitor leaves).
 """
 from __future__ import annotations
 
@@ -38,14 +30,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from PIL import Image, ImageDraw, ImageFont
-
 from .config import FIELD_TYPES, LIVE_KEYS, ConfigError, Preset, TrainConfig, coerce, get_preset
 from .data import DataError
 from .diagnose import diagnose
 from .ensemble import Ensemble, group_by_shape
 from .history import History
+from .map_picture import map_picture
 from .metrics import evaluate
+from .outcomes import (COLLAPSE_QUALITY, CONVERGED_CLASSES, CONVERGED_JS, CONVERGED_MODES,
+                       CONVERGED_QUALITY, OUTCOMES, outcome)
 
 AXIS_KEYS = tuple(sorted(LIVE_KEYS)) + ("seed",)
 MAX_AXIS_VALUES = 24
@@ -59,17 +52,6 @@ DEFAULT_X = "lr_d=2.5e-4:8e-3:6:log"
 DEFAULT_Y = "lr_g=2.5e-4:8e-3:6:log"
 EVAL_SAMPLES = 2000
 EVAL_FRACTIONS = (0.5, 0.75, 1.0)   # mode_collapse needs the last two evaluations
-
-CONVERGED_MODES = 0.85       # 7 of 8 ring modes, 22 of 25 grid modes
-CONVERGED_QUALITY = 0.3      # ... with this fraction of samples within 3 std of a mode
-CONVERGED_CLASSES = 8        # digit classes produced confidently
-CONVERGED_JS = 0.2           # nats (0..ln 2), data sets without modes
-COLLAPSE_QUALITY = 0.3
-OUTCOMES = {   # name -> map colour, in rule order
-    "diverged": (40, 40, 40), "converged": (60, 170, 90), "mode_collapse": (225, 120, 40),
-    "d_overpowering": (200, 60, 60), "vanishing_gradients": (150, 90, 200),
-    "oscillating": (230, 200, 50), "not_converged": (175, 190, 205),
-}
 
 
 class SweepError(ValueError):
@@ -89,35 +71,47 @@ def parse_axis(flag: str, text: str) -> Axis:
     fail = lambda why: SweepError(f"{flag} {text!r}: {why}")   # noqa: E731
     if not sep or not key or not spec:
         raise fail("expected key=lo:hi:count[:log] or key=v1,v2,... (e.g. lr_d=1e-4:1e-2:6:log)")
-    if key not in AXIS_KEYS:
-        raise fail(f"{key!r} cannot be swept; use one of {', '.join(AXIS_KEYS)}")
     try:
-        raw = _range_values(spec, fail) if ":" in spec else [v.strip() for v in spec.split(",")]
-        if ":" in spec and FIELD_TYPES[key] == "int":
-            raw = [round(v) for v in raw]          # d_steps=1:5:5 -> 1, 2, 3, 4, 5
-        values = tuple(coerce(key, v) for v in raw)
-    except ConfigError as err:
+        raw = _range_values(spec) if ":" in spec else [v.strip() for v in spec.split(",")]
+        return make_axis(key, raw, ranged=":" in spec)
+    except (ConfigError, SweepError) as err:
         raise fail(str(err)) from None
+
+
+def make_axis(key: str, raw: Sequence, ranged: bool = False) -> Axis:
+    """An Axis of `key` over the values `raw` (numbers or text), each checked by the config's
+    rule for `key`: ConfigError for a value, SweepError for the key or the list as a whole.
+    `ranged`: the values came from a range, so an integer key rounds them (d_steps 1:5:5)."""
+    if key not in AXIS_KEYS:
+        raise SweepError(f"{key!r} cannot be swept; use one of {', '.join(AXIS_KEYS)}")
+    if ranged and FIELD_TYPES[key] == "int":
+        raw = [round(v) for v in raw]          # d_steps=1:5:5 -> 1, 2, 3, 4, 5
+    values = tuple(coerce(key, v) for v in raw)
     if len(set(values)) != len(values):
-        raise fail(f"the values repeat ({', '.join(map(str, values))})")
+        raise SweepError(f"the values repeat ({', '.join(map(str, values))})")
     if not 1 <= len(values) <= MAX_AXIS_VALUES:
-        raise fail(f"1 to {MAX_AXIS_VALUES} values are allowed, got {len(values)}")
+        raise SweepError(f"1 to {MAX_AXIS_VALUES} values are allowed, got {len(values)}")
     return Axis(key, values)
 
 
-def _range_values(spec: str, fail) -> list:
+def _range_values(spec: str) -> list:
     parts = spec.split(":")
     if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] not in ("log", "lin")):
-        raise fail("a range is lo:hi:count with an optional :log or :lin")
+        raise SweepError("a range is lo:hi:count with an optional :log or :lin")
     try:
         lo, hi, count = float(parts[0]), float(parts[1]), int(parts[2])
     except ValueError:
-        raise fail("lo and hi must be numbers and count an integer") from None
+        raise SweepError("lo and hi must be numbers and count an integer") from None
+    return spaced(lo, hi, count, log=len(parts) == 4 and parts[3] == "log")
+
+
+def spaced(lo: float, hi: float, count: int, log: bool = False) -> list[float]:
+    """`count` values from lo to hi, log-spaced or linear, rounded to SIGNIFICANT digits (so
+    2.5e-4..8e-3 in 6 log steps is exactly 2.5e-4, 5e-4, ..., 8e-3); SweepError if impossible."""
     if not (math.isfinite(lo) and math.isfinite(hi)) or not 1 <= count <= MAX_AXIS_VALUES:
-        raise fail(f"lo and hi must be finite and count 1 to {MAX_AXIS_VALUES}")
-    log = len(parts) == 4 and parts[3] == "log"
+        raise SweepError(f"lo and hi must be finite and count 1 to {MAX_AXIS_VALUES}")
     if log and (lo <= 0 or hi <= 0):
-        raise fail("a log range needs lo > 0 and hi > 0")
+        raise SweepError("a log range needs lo > 0 and hi > 0")
     fractions = [i / (count - 1) if count > 1 else 0.0 for i in range(count)]
     if log:
         values = [math.exp(math.log(lo) + f * (math.log(hi) - math.log(lo))) for f in fractions]
@@ -165,40 +159,52 @@ def chunk_runs(runs: Sequence[Run], chunk: int = DEFAULT_CHUNK) -> list[list[int
 
 
 # --- one chunk: train an ensemble, evaluate, diagnose ------------------------------------------
-def train_chunk(configs: Sequence[dict], steps: int, progress: Callable[[int], None] | None = None) -> list[dict]:
+def train_chunk(configs: Sequence[dict], steps: int, progress: Callable[[int], None] | None = None,
+                stop: Callable[[], bool] | None = None) -> list[dict] | None:
     """Train the configs (dicts, so they travel to Ray workers) as one Ensemble for `steps`
-    steps; per member: its final quality, findings codes, steps done and divergence."""
-    ensemble = Ensemble([TrainConfig.from_dict(c) for c in configs])
-    dataset, size = ensemble.dataset, ensemble.size
-    real = dataset.real_samples(EVAL_SAMPLES)
-    histories = [History() for _ in range(size)]
+    steps; per member: its final quality, findings codes, steps done and divergence.
+
+    `progress(n)` is told every 25 steps how many member-steps were just done. `stop()` is asked
+    before every step; when it says True the chunk ends at once and returns None (nothing of a
+    half-trained chunk is reported)."""
+    return train_ensemble(Ensemble([TrainConfig.from_dict(c) for c in configs]), steps, progress, stop)
+
+
+def train_ensemble(ensemble: Ensemble, steps: int, progress: Callable[[int], None] | None = None,
+                   stop: Callable[[], bool] | None = None) -> list[dict] | None:
+    """train_chunk on an Ensemble built by the caller (the app builds it under its build lock)."""
+    real = ensemble.dataset.real_samples(EVAL_SAMPLES)
+    histories = [History() for _ in range(ensemble.size)]
     checkpoints = {max(1, round(steps * f)) for f in EVAL_FRACTIONS[:-1]}
     done = 0
     for step in range(1, steps + 1):
+        if stop is not None and stop():
+            return None
         if all(ensemble.diverged):
             break
         active = [not d for d in ensemble.diverged]
         stats = ensemble.step()
-        for k in range(size):
+        for k, history in enumerate(histories):
             if active[k]:
-                histories[k].add(stats[k].to_dict())
+                history.add(stats[k].to_dict())
         if step in checkpoints:
             _evaluate_all(ensemble, real, histories, step)
         if progress and (step % 25 == 0 or step == steps):
-            progress(size * (step - done))
+            progress(ensemble.size * (step - done))
             done = step
     if progress and done < steps:
-        progress(size * (steps - done))    # every member stopped early: the rest counts as done
+        progress(ensemble.size * (steps - done))    # every member stopped early: the rest counts as done
     finals = _evaluate_all(ensemble, real, histories, ensemble.step_count)
-    results = []
-    for k in range(size):
-        last = ensemble.last_stats[k]
-        findings = diagnose(histories[k].recent_columns(), ensemble.configs[k].loss, histories[k].evals)
-        results.append({"steps": last.step if last else 0, "diverged": ensemble.diverged[k],
-                        "quality": finals[k], "findings": [f.code for f in findings],
-                        "d_real": last.d_real if last else math.nan,
-                        "d_fake": last.d_fake if last else math.nan})
-    return results
+    return [_member_result(ensemble, k, histories[k], finals[k]) for k in range(ensemble.size)]
+
+
+def _member_result(ensemble: Ensemble, k: int, history: History, quality: dict) -> dict:
+    last = ensemble.last_stats[k]
+    findings = diagnose(history.recent_columns(), ensemble.configs[k].loss, history.evals)
+    return {"steps": last.step if last else 0, "diverged": ensemble.diverged[k],
+            "quality": quality, "findings": [f.code for f in findings],
+            "d_real": last.d_real if last else math.nan,
+            "d_fake": last.d_fake if last else math.nan}
 
 
 def _evaluate_all(ensemble: Ensemble, real, histories: list[History], step: int) -> list[dict]:
@@ -217,35 +223,6 @@ def _ray_chunk(configs: Sequence[dict], steps: int) -> list[dict]:
     import torch                  # a Ray worker is a fresh process: one thread, as in-process
     torch.set_num_threads(1)
     return train_chunk(configs, steps)
-
-
-# --- outcome rules (module docstring) ------------------------------------------------------------
-def outcome(result: dict) -> str:
-    """The outcome of one run from its train_chunk result (diverged, quality, findings)."""
-    quality, findings = result.get("quality") or {}, set(result.get("findings") or ())
-    if result.get("diverged") or "divergence" in findings:
-        return "diverged"
-    if _converged(quality):
-        return "converged"
-    covered, total = quality.get("modes_covered"), quality.get("modes_total")
-    few_modes = bool(total) and covered is not None and 0 < covered < 0.5 * total
-    if "mode_collapse" in findings or (few_modes and quality.get("high_quality", 0) >= COLLAPSE_QUALITY):
-        return "mode_collapse"
-    for code, name in (("d_overpowering", "d_overpowering"), ("vanishing_gradients", "vanishing_gradients"),
-                       ("oscillation", "oscillating")):
-        if code in findings:
-            return name
-    return "not_converged"
-
-
-def _converged(quality: dict) -> bool:
-    if quality.get("modes_total"):
-        return (quality["modes_covered"] >= CONVERGED_MODES * quality["modes_total"]
-                and quality["high_quality"] >= CONVERGED_QUALITY)
-    if "classes_covered" in quality:
-        return quality["classes_covered"] >= CONVERGED_CLASSES
-    js = quality.get("js")
-    return js is not None and js <= CONVERGED_JS
 
 
 # --- running: in this process, or chunks as Ray tasks ------------------------------------------
@@ -280,7 +257,7 @@ def run_sweep(preset: str | Preset, x_spec: str = DEFAULT_X, y_spec: str = DEFAU
     results: dict[int, dict] = {}
     for indices, output in zip(chunks, outputs):
         results.update(zip(indices, output))
-    return [_row(runs[i], x, y, results[i]) for i in range(len(runs))]
+    return [sweep_row(runs[i], x, y, results[i]) for i in range(len(runs))]
 
 
 def _run_on_ray(payloads: list, steps: int, address: str, done_members: Callable[[int], None]) -> list:
@@ -316,7 +293,8 @@ def _run_on_ray(payloads: list, steps: int, address: str, done_members: Callable
             ray.shutdown()
 
 
-def _row(run: Run, x: Axis, y: Axis, result: dict) -> dict:
+def sweep_row(run: Run, x: Axis, y: Axis, result: dict) -> dict:
+    """One row of sweep.csv (and of the map): where the run sits, its seed, figures and outcome."""
     quality = result["quality"]
     return {"row": run.row, "col": run.col, "x_key": x.key, "x": x.values[run.col],
             "y_key": y.key, "y": y.values[run.row], "seed": run.config.seed, "replicate": run.replicate,
@@ -338,52 +316,6 @@ def write_sweep(rows: Sequence[dict], out: Path, config: dict) -> dict[str, Path
     map_picture(rows, config.get("base", {})).save(out / "map.png")
     (out / "config.json").write_text(json.dumps(config, indent=2))
     return {name: out / name for name in ("sweep.csv", "map.png", "config.json")}
-
-
-CELL, MARGIN, LEGEND = 56, 70, 170      # pixels: cell side, left/bottom margin, legend width
-
-
-def map_picture(rows: Sequence[dict], base: dict | None = None) -> Image.Image:
-    """The map: columns = x values, rows = y values (growing upwards), one stripe per seed,
-    coloured by outcome; the cell holding the preset's own values is outlined."""
-    xs = {r["col"]: r["x"] for r in rows}
-    ys = {r["row"]: r["y"] for r in rows}
-    seeds = max(r["replicate"] for r in rows) + 1
-    width, height = MARGIN + CELL * len(xs) + LEGEND, 30 + CELL * len(ys) + MARGIN
-    picture = Image.new("RGB", (width, height), "white")
-    draw, font = ImageDraw.Draw(picture), ImageFont.load_default()
-    top = lambda row: 30 + CELL * (len(ys) - 1 - row)                      # noqa: E731
-    for r in rows:
-        left = MARGIN + CELL * r["col"] + CELL * r["replicate"] // seeds
-        right = MARGIN + CELL * r["col"] + CELL * (r["replicate"] + 1) // seeds
-        draw.rectangle((left, top(r["row"]), right - 1, top(r["row"]) + CELL - 1), fill=OUTCOMES[r["outcome"]])
-    for col in range(len(xs) + 1):
-        draw.line((MARGIN + CELL * col, 30, MARGIN + CELL * col, 30 + CELL * len(ys)), fill="white", width=2)
-    for row in range(len(ys) + 1):
-        draw.line((MARGIN, 30 + CELL * row, MARGIN + CELL * len(xs), 30 + CELL * row), fill="white", width=2)
-    x_key, y_key = rows[0]["x_key"], rows[0]["y_key"]
-    if base:
-        own = [(r["row"], r["col"]) for r in rows if r["x"] == base.get(x_key) and r["y"] == base.get(y_key)]
-        for row, col in own[:1]:
-            left = MARGIN + CELL * col
-            draw.rectangle((left, top(row), left + CELL - 1, top(row) + CELL - 1), outline="black", width=3)
-    for col, value in sorted(xs.items()):
-        draw.text((MARGIN + CELL * col + 4, 34 + CELL * len(ys)), f"{value:g}", fill="black", font=font)
-    for row, value in sorted(ys.items()):
-        draw.text((4, top(row) + CELL // 2 - 6), f"{value:g}", fill="black", font=font)
-    draw.text((MARGIN, height - 24), f"x: {x_key}", fill="black", font=font)
-    draw.text((4, 8), f"y: {y_key}   ({seeds} seed{'s' if seeds > 1 else ''} per cell, one stripe each)",
-              fill="black", font=font)
-    legend = MARGIN + CELL * len(xs) + 14
-    for index, (name, colour) in enumerate(OUTCOMES.items()):
-        y = 34 + 20 * index
-        draw.rectangle((legend, y, legend + 14, y + 14), fill=colour)
-        draw.text((legend + 20, y + 1), name.replace("_", " "), fill="black", font=font)
-    if base:
-        y = 34 + 20 * len(OUTCOMES) + 6
-        draw.rectangle((legend, y, legend + 14, y + 14), outline="black", width=3)
-        draw.text((legend + 20, y + 1), "the preset's values", fill="black", font=font)
-    return picture
 
 
 # --- the CLI: `python -m playground sweep ...` -------------------------------------------------
@@ -440,3 +372,10 @@ def sweep_command(args: argparse.Namespace) -> int:
     print(json.dumps({"runs": len(rows), "wall_s": round(wall, 2),
                       "outcomes": {k: v for k, v in counts.items() if v}}))
     return 0
+
+
+__all__ = ["AXIS_KEYS", "Axis", "COLLAPSE_QUALITY", "CONVERGED_CLASSES", "CONVERGED_JS", "CONVERGED_MODES",
+           "CONVERGED_QUALITY", "DEFAULT_CHUNK", "DEFAULT_X", "DEFAULT_Y", "OUTCOMES", "Run", "SweepError",
+           "add_sweep_parser", "chunk_runs", "make_axis", "map_picture", "outcome", "parse_axis",
+           "plan_runs", "run_sweep", "spaced", "sweep_command", "sweep_row", "train_chunk",
+           "train_ensemble", "write_sweep"]

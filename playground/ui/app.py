@@ -1,4 +1,5 @@
-"""The whole page: title, a line for students, the Train, Latent space and Dirac-GAN tabs.
+"""The whole page: title, a line for students, the Train, Latent space, Dirac-GAN, Compare and
+Stability map tabs.
 
 One SessionRegistry serves every visitor: each browser tab (Gradio session_hash) gets its own
 Session, at most `max_running` of them train at once, and a tab that closes stops its thread
@@ -21,6 +22,7 @@ from .controls import KEYS
 from .exports import KEEP_FILES_S
 from .dirac_tab import build_dirac_tab
 from .latent_handlers import LatentHandlers
+from .more_tabs import build_extra_tabs
 from .latent_tab import build_latent_tab
 from .share import LOAD_OUTPUTS, ShareHandlers
 from .train_handlers import TrainHandlers
@@ -132,6 +134,7 @@ def build_app(registry: SessionRegistry | None = None, visitors: Visitors | None
                 demo.latent_page = build_latent_tab(latent, latent_tab)
             with gr.Tab("Dirac-GAN", id="dirac"):
                 build_dirac_tab()
+            demo.extra_pages = build_extra_tabs(registry, visitors, demo.train_page, tabs)
         page = demo.train_page
         page.add(tabs, name="main_tabs")
         bind_sharing(page, ShareHandlers(registry, visitors, train), demo)

@@ -28,7 +28,7 @@ from .controls import CONTROLS, KEYS, config_from_values, values_from_config
 from .train_handlers import lesson_markdown
 from .wording import refusal
 
-TABS = ("train", "latent", "dirac", "compare", "map")
+TABS = ("train", "latent", "dirac", "compare", "stability_map")   # the gr.Tab ids of ui/app.py
 GROUPS = {"advanced": "advanced_tab", "controls": "controls_tab", "files": "files_tab",
           "lesson": "preset"}
 RUN_BAR = ("start", "pause", "step", "reset", "preset", "d_step", "g_step", "restore")
