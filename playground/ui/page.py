@@ -43,10 +43,13 @@ class Page:
     def pick(self, ids: Iterable[str]) -> list:
         return [self.components[i] for i in ids]
 
-    def wrap(self, fn: Handler, with_inputs: bool) -> Callable:
+    def wrap(self, fn: Handler, with_inputs: bool, outputs: int = 1) -> Callable:
         """A Gradio function for handler `fn` (which takes ids and returns ids)."""
-        def to_components(out: dict[str, Any]) -> dict:
-            return {self.components[k]: v for k, v in (out or {}).items()}
+        def to_components(out: dict[str, Any]):
+            if not out:
+                # Gradio reads an empty dict as one output value, not as "nothing changed".
+                return None if outputs == 0 else gr.skip() if outputs == 1 else [gr.skip()] * outputs
+            return {self.components[k]: v for k, v in out.items()}
 
         if with_inputs:
             def event(data: dict, request: gr.Request):
@@ -61,7 +64,7 @@ class Page:
            **options):
         """Bind `fn` to `trigger` (e.g. button.click, or a list of triggers for gr.on)."""
         inputs, outputs = tuple(inputs), tuple(outputs)
-        event = self.wrap(fn, with_inputs=bool(inputs))
+        event = self.wrap(fn, with_inputs=bool(inputs), outputs=len(outputs))
         kwargs = dict(inputs=set(self.pick(inputs)) if inputs else None,
                       outputs=self.pick(outputs), **options)
         if isinstance(trigger, (list, tuple)):
