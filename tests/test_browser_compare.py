@@ -4,8 +4,8 @@ Compare: the default lesson trains A = minimax and B = non-saturating from seed 
 advance, the gradient chart draws two series per run, and B's median G gradient norm is at
 least 100x A's (read from the comparison's own data). Stability map: a 3 x 3 map fills in under
 a visible progress bar, and a click on a square lands in the Train tab with that square's
-learning rates in its boxes. Screenshots (1280x720, the first screen) go to test-artifacts/;
-with KEEP_ASSETS=1 they are also written to assets/compare.png and assets/map.png.
+learning rates in its boxes. Screenshots (1280x720, the first screen) go to test-artifacts/
+(assets/compare.png and assets/map.png are the same views after longer runs: a 6 x 6 map).
 
 Chromium is Debian's /usr/bin/chromium; without it the module skips, saying so. The app is
 served in-process (tests/test_compare.build_demo: ui/app.py's page plus build_extra_tabs).
@@ -20,7 +20,7 @@ import statistics
 import pytest
 
 from bench.browser import SLOW_MS, AppPage
-from bench.common import ROOT, chromium_available, free_port, launch_chromium, wait_until
+from bench.common import chromium_available, free_port, launch_chromium, wait_until
 from browser_helpers import ARTIFACTS, PROJECTOR
 
 if not chromium_available():
@@ -35,7 +35,6 @@ from test_compare import build_demo  # noqa: E402
 
 RATIO = 100
 MAP_STEPS = 300
-ASSETS = ROOT / "assets"
 
 
 @contextlib.contextmanager
@@ -75,8 +74,6 @@ def app(server):
 def screenshot(app: AppPage, name: str) -> None:
     app.page.evaluate("window.scrollTo(0, 0)")       # the first screen, as a projector shows it
     app.screenshot(ARTIFACTS / name, full_page=False)
-    if os.environ.get("KEEP_ASSETS"):
-        app.screenshot(ASSETS / name, full_page=False)
 
 
 def compare_step(app: AppPage) -> int:
