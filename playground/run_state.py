@@ -30,8 +30,9 @@ KIND = "gan-playground-run"
 FORMAT = 1
 
 
-def save_run(path: str | Path, trainer: Trainer) -> Path:
-    """Write everything `trainer` needs to carry on (call between steps)."""
+def save_run(path: str | Path, trainer: Trainer, config: TrainConfig | None = None) -> Path:
+    """Write everything `trainer` needs to carry on (call between steps). `config` replaces the
+    trainer's in the file (the app writes data_path="" so no server path leaves the server)."""
     tensors: dict[str, torch.Tensor] = {}
     groups = {}
     for name, module in (("g", trainer.generator), ("d", trainer.discriminator)):
@@ -50,7 +51,7 @@ def save_run(path: str | Path, trainer: Trainer) -> Path:
     tensors["rng.data"] = trainer.data_rng.get_state()
     tensors["rng.noise"] = trainer.noise_rng.get_state().cpu()
     last = trainer.last_stats.to_dict() if trainer.last_stats else None
-    metadata = {"kind": KIND, "format": str(FORMAT), "config": trainer.config.to_json(),
+    metadata = {"kind": KIND, "format": str(FORMAT), "config": (config or trainer.config).to_json(),
                 "step": str(trainer.step_count), "shape": json.dumps(list(trainer.dataset.shape)),
                 "optimizers": json.dumps(groups), "last_stats": json.dumps(last),
                 "diverged": json.dumps(trainer.diverged)}

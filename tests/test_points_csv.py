@@ -69,6 +69,9 @@ def test_a_valid_file_trains_in_the_app_and_the_cli_config(tmp_path):
         assert "Fresh weights" in train.reset(request, tiny)["message"]
         assert train.step(request, tiny)["message"] == "One step done."
         staged = visitors.get("own-points").staged_points
+        for path in train.export(request, {})["downloads"]:          # no server path leaves
+            with open(path, "rb") as handle:
+                assert staged.encode() not in handle.read() and "upload-" not in path
     finally:
         registry.close("own-points")
     assert not (tmp_path / staged).exists()

@@ -304,3 +304,30 @@ def test_a_render_leaves_a_spectral_normed_discriminator_unchanged():
     after = trainer.discriminator.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert trainer.discriminator.training                  # and it is back in training mode
+
+
+def test_one_visitors_slow_data_load_does_not_hold_up_anothers_build(monkeypatch):
+    """Data is loaded before BUILD_LOCK: only the seeded network build is serialised."""
+    from playground import data, session as session_module
+    loading, release = threading.Event(), threading.Event()
+    ring = data.DATASETS["ring"]
+
+    def slow_ring(config):
+        if config.seed == 1:                      # visitor A: a download that takes its time
+            loading.set()
+            release.wait(20)
+        return ring(config)
+    monkeypatch.setitem(data.DATASETS, "ring", slow_ring)
+    slow, quick = Session(TINY.replace(seed=1)), Session(TINY.replace(seed=2))
+    worker = threading.Thread(target=slow.step)
+    try:
+        worker.start()
+        assert loading.wait(10)
+        assert not session_module.BUILD_LOCK.locked()          # A waits for data, not the lock
+        quick.step()                                           # B builds and steps meanwhile
+        assert quick.snapshot().step == 1 and slow.snapshot().step == 0
+    finally:
+        release.set()
+        worker.join(20)
+        slow.stop()
+        quick.stop()

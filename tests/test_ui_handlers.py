@@ -298,9 +298,12 @@ def test_downloads_carry_no_secret_and_replace_each_other(ui):
     with open(by_name["metrics.csv"]) as handle:
         rows = list(csv.reader(handle))
     assert rows[0][:3] == ["step", "d_loss", "g_loss"] and [r[0] for r in rows[1:]] == ["10", "20", "30", "40"]
+    import tempfile
+    staging = str(Path(tempfile.gettempdir()))
     for path in out["downloads"]:
-        assert b"secret-session-hash" not in Path(path).read_bytes()
-        assert "secret-session-hash" not in path
+        content = Path(path).read_bytes()
+        assert b"secret-session-hash" not in content and "secret-session-hash" not in path
+        assert staging.encode() not in content                 # no server path in any file
     generator, loaded, shape = load_generator(by_name["generator.safetensors"])
     assert loaded == config and shape == (2,)
     # Ten more exports of the same run leave one set of files.

@@ -55,7 +55,7 @@ def export_run(folder: Path, run) -> list[Path]:
             files.append(folder / source.name)
     files.append(save_generator(folder / "generator.safetensors", run.trainer.generator, config,
                                 run.trainer.dataset.shape))
-    files.append(save_run(folder / "checkpoint.safetensors", run.trainer))   # to resume training
+    files.append(save_run(folder / "checkpoint.safetensors", run.trainer, config))   # to resume
     if run.film is not None:
         points = run.trainer.dataset.kind == "points"
         files += write_timelapse(run.film, folder, run.real[:300] if points else None)
