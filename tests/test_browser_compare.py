@@ -7,20 +7,19 @@ a visible progress bar, and a click on a square lands in the Train tab with that
 learning rates in its boxes. Screenshots (1280x720, the first screen) go to test-artifacts/
 (assets/compare.png and assets/map.png are the same views after longer runs: a 6 x 6 map).
 
-Chromium is Debian's /usr/bin/chromium; without it the module skips, saying so. The app is
-served in-process (tests/test_compare.build_demo: ui/app.py's page plus build_extra_tabs).
+Chromium is Debian's /usr/bin/chromium; without it the module skips, saying so. The real app
+(ui/app.py, which builds these tabs with more_tabs.build_extra_tabs) is served in-process by
+bench.common.serve, so the tests can read the jobs from the registry.
 """
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import statistics
 
 import pytest
 
 from bench.browser import SLOW_MS, AppPage
-from bench.common import chromium_available, free_port, launch_chromium, wait_until
+from bench.common import chromium_available, launch_chromium, serve, wait_until
 from browser_helpers import ARTIFACTS, PROJECTOR
 
 if not chromium_available():
@@ -31,31 +30,15 @@ expect = sync_api.expect
 
 from playground.map_picture import CELL, MARGIN, TOP  # noqa: E402
 from playground.registry import SessionRegistry  # noqa: E402
-from test_compare import build_demo  # noqa: E402
 
 RATIO = 100
 MAP_STEPS = 300
 
 
-@contextlib.contextmanager
-def serve_demo(registry):
-    """build_demo on 127.0.0.1:<free port> with a short heartbeat (bench.common.serve's way)."""
-    saved = {k: os.environ.get(k) for k in ("GRADIO_HEARTBEAT_INTERVAL", "GRADIO_ANALYTICS_ENABLED")}
-    os.environ.update(GRADIO_HEARTBEAT_INTERVAL="0.3", GRADIO_ANALYTICS_ENABLED="False")
-    demo, port = build_demo(registry), free_port()
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
-        for key, value in saved.items():
-            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
-
-
 @pytest.fixture(scope="module")
 def server():
     registry = SessionRegistry(max_running=4)
-    with serve_demo(registry) as url:
+    with serve(registry) as url:
         yield url, registry
 
 

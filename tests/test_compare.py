@@ -3,8 +3,8 @@ thread, live edits reaching one side only, one run against the cap, stopped with
 
 Also the comparison lessons (presets with a `compare` key) and what they promise: with the
 shipped compare_saturation settings, B's (non-saturating) median G gradient norm is at least
-100x A's (minimax) on seeds 0, 1 and 2. `build_demo` is the app as ui/app.py assembles it plus
-build_extra_tabs (the integrator's one call); the browser test serves it.
+100x A's (minimax) on seeds 0, 1 and 2. `build_demo` is a minimal page assembled as ui/app.py
+does it, with build_extra_tabs inside its gr.Tabs; the real build_app must carry the same ids.
 """
 from __future__ import annotations
 
@@ -232,8 +232,10 @@ def test_columns_and_diff_words():
     assert diff_line(a, b) == "**B:** loss minimax (A: nonsaturating) · lr_d 0.002 (A: 0.001)"
 
 
-def test_extra_tabs_build_with_their_ids():
-    demo = build_demo(SessionRegistry(max_running=2))
+@pytest.mark.parametrize("build", ["build_demo", "build_app"])
+def test_extra_tabs_build_with_their_ids(build):
+    from playground.ui.app import build_app
+    demo = {"build_demo": build_demo, "build_app": build_app}[build](SessionRegistry(max_running=2))
     ids = {block.elem_id for block in demo.blocks.values() if getattr(block, "elem_id", None)}
     assert {"compare_start", "compare_pause", "compare_status", "compare_grad_plot", "compare_samples",
             "map_start", "map_progress", "map_plot", "lr_d", "start"} <= ids
