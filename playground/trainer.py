@@ -234,8 +234,18 @@ class Trainer:
         would have to meet."""
         check_live(changes)
         candidate = self.config.replace(**changes)
+        self._loss_for(candidate)
         if changes.keys() & LIVE_SIZE_KEYS:
             check_budget(candidate, self.dataset.shape)   # meta tensors: no memory, some milliseconds
+
+    def _loss_for(self, config: TrainConfig):
+        """The Loss of `config`. The loss is live, except where the new one needs a DCGAN
+        discriminator built another way (wgan_gp's has no BatchNorm): that needs a reset."""
+        loss = LOSSES[config.loss]
+        if config.arch == "dcgan" and loss.critic_batch_norm != self.loss.critic_batch_norm:
+            raise ConfigError("loss", config.loss, "a reset (its DCGAN discriminator is built "
+                              "with a different BatchNorm setting)")
+        return loss
 
     def apply(self, **changes) -> TrainConfig:
         """Change live keys (learning rates, step ratio, penalties...) between steps.
@@ -245,6 +255,7 @@ class Trainer:
         """
         self.check_live(changes)
         self.config = self.config.replace(**changes)
+        self.loss = self._loss_for(self.config)        # read at every step, like the rates
         for optimizer, lr in ((self.opt_d, self.config.lr_d), (self.opt_g, self.config.lr_g)):
             for group in optimizer.param_groups:
                 group["lr"] = lr
