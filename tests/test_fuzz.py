@@ -20,6 +20,7 @@ from playground.ui.latent_handlers import LatentHandlers
 from playground.ui.train_handlers import TrainHandlers
 from playground.ui.visitors import Visitors
 from playground.ui.wording import label
+from latent_calls import check, slide, walk
 
 INPUTS = 520
 TINY = TrainConfig(width=8, depth=1, batch_size=16, z_dim=2)
@@ -27,26 +28,6 @@ JUNK = [math.nan, math.inf, -math.inf, -1, -1e-3, 0, 0.0, 10**12, 2**63, 1e308, 
         " ", None, "NaN", "1e-3", "0x10", True, False, [], {}, "ring; rm -rf /", "../../etc/passwd",
         "mlp", "dcgan", "hinge", "bogus", 3.5, 7, 1, 2, 0.5, "😀", "1" * 400]
 TRAIN_EVENTS = ("update", "start", "step", "d_step", "g_step", "reset")
-
-def walk(latent, req, source, upload, seed_a, seed_b, frames, method) -> tuple:
-    """(message, strip, path, gif) of a Latent-tab walk, through the dict handler."""
-    out = latent.interpolate(req, {"latent_source": source, "checkpoint_upload": upload,
-                                   "seed_a": seed_a, "seed_b": seed_b, "frames": frames,
-                                   "method": method})
-    return (out["latent_message"], out.get("latent_strip_image"), out.get("latent_path"),
-            out.get("latent_gif"))
-
-
-def check(latent, req, upload) -> tuple:
-    out = latent.check_upload(req, {"checkpoint_upload": upload})
-    return out["latent_message"], out["latent_source"]
-
-
-def slide(latent, req, source, upload, seed_a, *dims) -> tuple:
-    values = {"latent_source": source, "checkpoint_upload": upload, "seed_a": seed_a,
-              **{f"z{i + 1}": d for i, d in enumerate(dims)}}
-    out = latent.slide(req, values)
-    return out["latent_message"], out.get("latent_sample"), out.get("latent_sample_plot")
 
 
 

@@ -25,29 +25,10 @@ from playground.ui.latent_handlers import NO_MODEL, LatentHandlers
 from playground.ui.train_handlers import TrainHandlers
 from playground.ui.visitors import Visitors
 from playground.ui.wording import ALL_WELL, BEFORE_RUN
+from latent_calls import check, slide, walk
 
 TINY = TrainConfig(width=16, depth=2, batch_size=32, seed=3)
 TINY_DIGITS = TrainConfig(dataset="digits", image_size=8, width=16, depth=2, batch_size=32, z_dim=8)
-
-def walk(latent, req, source, upload, seed_a, seed_b, frames, method) -> tuple:
-    """(message, strip, path, gif) of a Latent-tab walk, through the dict handler."""
-    out = latent.interpolate(req, {"latent_source": source, "checkpoint_upload": upload,
-                                   "seed_a": seed_a, "seed_b": seed_b, "frames": frames,
-                                   "method": method})
-    return (out["latent_message"], out.get("latent_strip_image"), out.get("latent_path"),
-            out.get("latent_gif"))
-
-
-def check(latent, req, upload) -> tuple:
-    out = latent.check_upload(req, {"checkpoint_upload": upload})
-    return out["latent_message"], out["latent_source"]
-
-
-def slide(latent, req, source, upload, seed_a, *dims) -> tuple:
-    values = {"latent_source": source, "checkpoint_upload": upload, "seed_a": seed_a,
-              **{f"z{i + 1}": d for i, d in enumerate(dims)}}
-    out = latent.slide(req, values)
-    return out["latent_message"], out.get("latent_sample"), out.get("latent_sample_plot")
 
 
 

@@ -22,26 +22,7 @@ from playground.ui import uploads
 from playground.ui.latent_handlers import LatentHandlers
 from playground.ui.visitors import Visitors
 from playground.ui.uploads import UploadError, read_config, stage_images
-
-def walk(latent, req, source, upload, seed_a, seed_b, frames, method) -> tuple:
-    """(message, strip, path, gif) of a Latent-tab walk, through the dict handler."""
-    out = latent.interpolate(req, {"latent_source": source, "checkpoint_upload": upload,
-                                   "seed_a": seed_a, "seed_b": seed_b, "frames": frames,
-                                   "method": method})
-    return (out["latent_message"], out.get("latent_strip_image"), out.get("latent_path"),
-            out.get("latent_gif"))
-
-
-def check(latent, req, upload) -> tuple:
-    out = latent.check_upload(req, {"checkpoint_upload": upload})
-    return out["latent_message"], out["latent_source"]
-
-
-def slide(latent, req, source, upload, seed_a, *dims) -> tuple:
-    values = {"latent_source": source, "checkpoint_upload": upload, "seed_a": seed_a,
-              **{f"z{i + 1}": d for i, d in enumerate(dims)}}
-    out = latent.slide(req, values)
-    return out["latent_message"], out.get("latent_sample"), out.get("latent_sample_plot")
+from latent_calls import check, slide, walk
 
 
 
