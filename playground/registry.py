@@ -172,6 +172,11 @@ class SessionRegistry:
                     self._sweeper = None
                     return
 
+    def keys(self) -> list[str]:
+        """The keys of every session and job held now (e.g. to close them all)."""
+        with self._lock:
+            return list(self._sessions)
+
     def running_count(self) -> int:
         with self._lock:
             return sum(1 for s in self._sessions.values() if s.running)

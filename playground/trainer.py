@@ -74,7 +74,7 @@ OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
 assert tuple(OPTIMIZERS) == OPTIMIZER_CHOICES, "OPTIMIZERS must match config.OPTIMIZER_CHOICES"
 
 
-def _make_optimizer(kind: str, params, lr: float, beta1: float, beta2: float,
+def make_optimizer(kind: str, params, lr: float, beta1: float, beta2: float,
                     key: str = "optimizer") -> torch.optim.Optimizer:
     """The optimizer named `kind`; an unknown kind is a ConfigError, never a silent SGD."""
     factory = OPTIMIZERS.get(kind)
@@ -108,9 +108,9 @@ class Trainer:
                 spectral_norm=config.spectral_norm, critic_batch_norm=self.loss.critic_batch_norm)
         self.generator = generator.to(self.device)
         self.discriminator = discriminator.to(self.device)
-        self.opt_d = _make_optimizer(config.optimizer_d, self.discriminator.parameters(),
+        self.opt_d = make_optimizer(config.optimizer_d, self.discriminator.parameters(),
                                      config.lr_d, config.beta1, config.beta2)
-        self.opt_g = _make_optimizer(config.optimizer_g, self.generator.parameters(),
+        self.opt_g = make_optimizer(config.optimizer_g, self.generator.parameters(),
                                      config.lr_g, config.beta1, config.beta2)
         # Separate streams so a run never depends on another thread's use of the global RNG.
         self.data_rng = torch.Generator().manual_seed(config.seed)

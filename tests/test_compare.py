@@ -83,7 +83,7 @@ def wait(condition, seconds: float, what: str):
 def registry():
     registry = SessionRegistry(max_running=2)
     yield registry
-    for key in list(registry._sessions):         # noqa: SLF001 (test cleanup: every job and run)
+    for key in registry.keys():                  # test cleanup: every job and run
         registry.close(key)
 
 

@@ -54,7 +54,7 @@ def registry():
     registry = SessionRegistry(max_running=2)
     registry.on_close(close_jobs(registry))
     yield registry
-    for key in list(registry._sessions):         # noqa: SLF001 (test cleanup: every job and run)
+    for key in registry.keys():                  # test cleanup: every job and run
         registry.close(key)
 
 

@@ -307,7 +307,7 @@ def test_optimizer_registry_matches_the_config_choices():
 def test_unknown_optimizer_kind_is_refused_not_replaced_by_sgd():
     params = [torch.nn.Parameter(torch.zeros(2))]
     with pytest.raises(ConfigError, match="adamw") as err:
-        trainer_module._make_optimizer("adamw", params, 1e-3, 0.5, 0.999)
+        trainer_module.make_optimizer("adamw", params, 1e-3, 0.5, 0.999)
     assert err.value.key == "optimizer"
 
 
