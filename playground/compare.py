@@ -24,7 +24,6 @@ A comparison preset is a lesson JSON with a `compare` key: {"b": {"loss": "nonsa
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import threading
 import time
@@ -41,7 +40,7 @@ from .ensemble import SHAPE_KEYS, Ensemble, group_by_shape
 from .history import History
 from .metrics import evaluate
 from .run import EVAL_SAMPLES, eval_every
-from .session import BUILD_LOCK, RENDER_EVERY_S
+from .session import BUILD_LOCK, RENDER_EVERY_S, command
 from .snapshot import IMAGE_SAMPLES, Notice
 from .trainer import StepStats, Trainer
 
@@ -170,16 +169,6 @@ class CompareSnapshot:
     notice: Notice = Notice("ready")
 
 
-def _command(method):
-    """Run a Comparison method under its command lock (one command at a time)."""
-    @functools.wraps(method)
-    def locked(self, *args, **kwargs):
-        with self._command_lock:
-            self.last_seen = time.monotonic()
-            return method(self, *args, **kwargs)
-    return locked
-
-
 class Comparison:
     """One visitor's comparison. Every public method is safe from any thread, in any order."""
 
@@ -199,7 +188,7 @@ class Comparison:
         self.last_seen = time.monotonic()
 
     # --- commands --------------------------------------------------------------------------
-    @_command
+    @command
     def start(self, a: TrainConfig | None = None, b: TrainConfig | None = None) -> Notice:
         """Train A and B; configs whose non-live keys differ from the pair's start afresh."""
         if self._closed:
@@ -221,7 +210,7 @@ class Comparison:
                 self._thread.start()
         return self.notify(notice, state="running")
 
-    @_command
+    @command
     def pause(self) -> Notice:
         """Stop after the current step; the thread exits, A and B are kept."""
         with self._lock:
@@ -231,7 +220,7 @@ class Comparison:
             return self._snapshot.notice
         return self.notify(Notice("paused"), state="paused")
 
-    @_command
+    @command
     def update(self, side: str, **changes) -> Notice:
         """Change live keys of one side (between steps); other keys wait for the next Start."""
         k = SIDES.index(side)
@@ -252,7 +241,7 @@ class Comparison:
         return self.notify(Notice("applied", (("side", side), ("live", tuple(live.items())),
                                               ("later", later))))
 
-    @_command
+    @command
     def stop(self) -> None:
         """End the comparison for good (the tab closed): the worker exits, A and B are dropped."""
         with self._lock:

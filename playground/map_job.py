@@ -21,7 +21,6 @@ session.BUILD_LOCK (a build seeds torch's global RNG), the data loaded before it
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
 import threading
 import time
@@ -31,7 +30,7 @@ from .config import TrainConfig, get_preset
 from .data import DataError, make_dataset
 from .ensemble import Ensemble
 from .map_picture import PENDING
-from .session import BUILD_LOCK
+from .session import BUILD_LOCK, command
 from .snapshot import Notice
 from .sweep import DEFAULT_CHUNK, Axis, Run, chunk_runs, plan_runs, sweep_row, train_ensemble
 
@@ -122,15 +121,6 @@ class MapSnapshot:
     notice: Notice = Notice("ready")
 
 
-def _command(method):
-    @functools.wraps(method)
-    def locked(self, *args, **kwargs):
-        with self._command_lock:
-            self.last_seen = time.monotonic()
-            return method(self, *args, **kwargs)
-    return locked
-
-
 class MapJob:
     """One visitor's map. Every public method is safe from any thread, in any order."""
 
@@ -144,7 +134,7 @@ class MapJob:
         self._began = time.monotonic()
         self.last_seen = time.monotonic()
 
-    @_command
+    @command
     def start(self, plan: MapPlan) -> Notice:
         """Train `plan` in the background (a map already running is ended first)."""
         if self._closed:
@@ -162,7 +152,7 @@ class MapJob:
             self._thread.start()
         return self._snapshot.notice
 
-    @_command
+    @command
     def pause(self) -> Notice:
         """End the map after the current step; the cells done stay on it."""
         with self._lock:
@@ -172,7 +162,7 @@ class MapJob:
             return self._snapshot.notice
         return self._finish("stopped", Notice("map_stopped"))
 
-    @_command
+    @command
     def stop(self) -> None:
         """The tab closed: end the map for good."""
         with self._lock:

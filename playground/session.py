@@ -51,8 +51,9 @@ RATE_WINDOW_S = 3.0           # the shown steps/s: counted steps over the last f
 LOG_ROOT = Path(tempfile.gettempdir()) / "gan-playground-runs"   # server-private, never served
 
 
-def _command(method):
-    """Run a Session method under the session's command lock (one command at a time)."""
+def command(method):
+    """Run a method of a background job (Session, Comparison, MapJob) under its re-entrant
+    `_command_lock`, one command at a time, and note that someone is watching (`last_seen`)."""
     @functools.wraps(method)
     def locked(self, *args, **kwargs):
         with self._command_lock:
@@ -119,7 +120,7 @@ class Session:
         return None if run is None else run.trainer
 
     # --- commands ------------------------------------------------------------------------
-    @_command
+    @command
     def start(self, config: TrainConfig | None = None) -> Notice:
         """Train in the background; a `config` whose non-live keys differ starts a fresh run."""
         if self._closed:
@@ -136,7 +137,7 @@ class Session:
                 self._thread.start()
         return self._notify(notice or Notice("started"), state="running")
 
-    @_command
+    @command
     def pause(self) -> Notice:
         """Stop after the current step; the thread exits, the run is kept."""
         with self._lock:
@@ -146,7 +147,7 @@ class Session:
             return self._snapshot.notice
         return self._notify(Notice("paused"), state="paused")
 
-    @_command
+    @command
     def step(self, d_steps: int | None = None, g_steps: int | None = None) -> Notice:
         """One training step while paused (D-only is (1, 0), G-only (0, 1))."""
         if self._thread is not None:
@@ -160,7 +161,7 @@ class Session:
         which = {(1, 0): "d", (0, 1): "g"}.get((d_steps, g_steps), "both")
         return self._notify(Notice("stepped", (("which", which),)), state="paused")
 
-    @_command
+    @command
     def explain(self) -> tuple[Notice, list]:
         """One real step in slow motion (explain.explain_step): its phases, for the page to
         show one by one. Recorded like any step (History, metrics.csv, the film)."""
@@ -176,7 +177,7 @@ class Session:
             self._render()
         return self._notify(Notice("explained" if phases else "diverged"), state="paused"), phases
 
-    @_command
+    @command
     def reset(self, config: TrainConfig | None = None) -> Notice:
         """Fresh weights (with `config` if given). The new run is built before the old one is
         dropped, so a refused config (ConfigError, DataError) leaves the current run as it was."""
@@ -186,7 +187,7 @@ class Session:
         self._replace_run(run)
         return self._notify(Notice("reset"), state="idle")
 
-    @_command
+    @command
     def resume(self, path) -> Notice:
         """Carry on a saved run (a whole-run checkpoint); built before the current run is
         dropped, so a refused file (CheckpointError, ConfigError) changes nothing."""
@@ -196,7 +197,7 @@ class Session:
         self._replace_run(run)
         return self._notify(Notice("resumed", (("step", run.step_count),)), state="paused")
 
-    @_command
+    @command
     def stop(self) -> None:
         """End the session for good: the worker exits and nothing restarts it."""
         with self._lock:
@@ -208,7 +209,7 @@ class Session:
             self.run = None
         self._notify(Notice("stopped"), state="stopped")
 
-    @_command
+    @command
     def update(self, **changes) -> Notice:
         """Change live keys now (between steps); other keys are stored and need a reset."""
         candidate = self.config.replace(**changes)          # validates everything first
@@ -232,7 +233,7 @@ class Session:
         return self._notify(Notice("applied", (("live", tuple(live.items())),
                                                ("later", later if self.run is not None else ()))))
 
-    @_command
+    @command
     def restore(self) -> Notice:
         """Back to the last finite weights after a divergence."""
         self.pause()
