@@ -25,11 +25,11 @@ test: $(STAMP) browser
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
-	$(PY) bench/step_rate.py
-	$(PY) bench/metric_cost.py
+	$(PY) -m bench step_rate
+	$(PY) -m bench metric_cost
 
 lessons: $(STAMP)
-	$(PY) bench/lessons.py
+	$(PY) -m bench lessons
 
 clean:
 	rm -rf $(VENV) .pytest_cache
