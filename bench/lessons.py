@@ -1,107 +1,118 @@
-"""Do the lessons reproduce? Runs each preset through the CLI for seeds 0-2 and checks its outcome.
+"""Do the lessons say what the class will see? Checks every claim of every preset on seeds 0-4.
 
-    .venv/bin/python -m bench lessons [PRESET ...] [--seeds 0 1 2] [--quick]
+    .venv/bin/python -m bench lessons [--seeds 0-4] [--preset NAME ...] [--jobs N]
 
-Each run is a separate `python -m playground train` process (so the wall time includes start-up,
-as a lecturer would see it). Outcomes are recomputed here from the files the CLI wrote
-(samples.npy, real.npy, metrics.csv), not taken from its summary. A preset without a check here
-passes with its wall time only. (The checks are deliberately simple: the lessons' claims get
-their own check later.) --quick: ring_stable on seed 0 (about a minute).
+Each preset JSON carries `claims` (what the lesson's text promises) and `try_next` entries
+(each "Try next" of the text as a live edit and the change it promises); the schema is in
+playground/lessons.py, which runs each preset through the one training loop (`Run`) and
+measures every claim. This benchmark prints one table row per claim: the value measured on
+each seed (a ratio for compare_to claims, a share of checkpoints for findings over a window,
+1/0 for a finding at the end), `*` beside a failing value, and pass/FAIL over all seeds. It
+also prints each preset's CPU seconds per seed (all its runs: the lesson, branches, twins).
+Exit status 1 when any claim fails on any seed.
+
+mnist_dcgan is skipped unless named with --preset: it downloads MNIST, and the checks run
+offline. A preset without claims is listed as such. --seeds takes `0-4`, `5,6` or `0-2,5`.
+--jobs runs that many (preset, seed) checks in parallel processes, each on one torch thread;
+keep it at 1 or 2 on a shared 2-core machine.
 """
 from __future__ import annotations
 
 import argparse
-import csv
-import json
-import subprocess
+import os
 import sys
-import tempfile
 import time
-from pathlib import Path
+from concurrent.futures import ProcessPoolExecutor
 
-import numpy as np
+from bench.common import machine_line
+from playground.config import get_preset, preset_names
+from playground.lessons import ClaimResult, check_claims
 
-from bench.common import ROOT
-from playground.config import get_preset
-from playground.data import make_dataset
-from playground.metrics import digit_quality, point_quality
-
-PRESETS = ["ring_stable", "ring_collapse", "d_too_strong", "r1_grid", "saturating_loss",
-           "wgan_gp_grid", "digits_mlp", "digits_dcgan"]
+ONLINE_ONLY = {"mnist_dcgan": "needs MNIST from the network; the checks run offline"}
 
 
-def run_cli(preset: str, seed: int, out: Path, *sets: str) -> tuple[dict, float]:
-    """Run the CLI; returns (summary.json, wall seconds of the whole process)."""
-    command = [sys.executable, "-m", "playground", "train", "--preset", preset, "--set", f"seed={seed}",
-               "--out", str(out), "--quiet"]
-    for item in sets:
-        command += ["--set", item]
-    started = time.perf_counter()
-    subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    return json.loads((out / "summary.json").read_text()), time.perf_counter() - started
+def parse_seeds(text: str) -> list[int]:
+    """'0-4' -> [0, 1, 2, 3, 4]; '0-2,5' -> [0, 1, 2, 5]."""
+    seeds: list[int] = []
+    for part in filter(None, text.replace(" ", "").split(",")):
+        low, _, high = part.partition("-")
+        seeds += range(int(low), int(high or low) + 1)
+    if not seeds:
+        raise argparse.ArgumentTypeError(f"no seeds in {text!r}")
+    return seeds
 
 
-def column(out: Path, name: str) -> np.ndarray:
-    with open(out / "metrics.csv") as handle:
-        return np.array([float(row[name]) for row in csv.DictReader(handle) if row[name] != ""])
+def check_one(job: tuple[str, int]) -> tuple[str, int, list[ClaimResult], float]:
+    """(preset, seed, results, CPU seconds) in this process, on one torch thread."""
+    import torch
+
+    torch.set_num_threads(1)
+    name, seed = job
+    began = time.process_time()
+    results = check_claims(name, seed)
+    return name, seed, results, time.process_time() - began
 
 
-def points_outcome(out: Path, preset: str) -> dict:
-    dataset = make_dataset(get_preset(preset).config)
-    return point_quality(np.load(out / "samples.npy"), dataset.modes, dataset.mode_std)
+def run_jobs(jobs: list[tuple[str, int]], workers: int):
+    if workers <= 1:
+        yield from map(check_one, jobs)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(check_one, jobs)
 
 
-def check(preset: str, seed: int, work: Path) -> tuple[bool, str]:
-    """(passed, one line of figures) for one preset and seed."""
-    out = work / f"{preset}_{seed}"
-    summary, wall = run_cli(preset, seed, out)
-    if preset == "ring_stable":
-        q = points_outcome(out, preset)
-        ok = q["modes_covered"] == 8 and q["high_quality"] >= 0.8 and wall <= 60
-        return ok, f"modes {q['modes_covered']}/8 hq {q['high_quality']:.2f} wall {wall:.1f}s"
-    if preset == "ring_collapse":
-        q = points_outcome(out, preset)
-        return q["modes_covered"] <= 3, f"modes {q['modes_covered']}/8 wall {wall:.1f}s"
-    if preset in ("wgan_gp_grid", "r1_grid"):
-        q = points_outcome(out, preset)
-        return q["modes_covered"] >= 20, f"modes {q['modes_covered']}/25 hq {q['high_quality']:.2f} wall {wall:.1f}s"
-    if preset == "d_too_strong":
-        d_fake = column(out, "d_fake")
-        late = float(d_fake[len(d_fake) // 2:].mean())
-        fired = "d_overpowering" in summary["findings"]
-        return late < 0.1 and fired, f"mean D(G(z)) 2nd half {late:.4f} finding {fired} wall {wall:.1f}s"
-    if preset == "saturating_loss":
-        twin = work / f"{preset}_{seed}_twin"
-        run_cli(preset, seed, twin, "loss=nonsaturating")
-        sat, non = np.median(column(out, "grad_norm_g")), np.median(column(twin, "grad_norm_g"))
-        fired = "vanishing_gradients" in summary["findings"]
-        ratio = non / max(sat, 1e-30)
-        return ratio >= 100 and fired, f"median |grad G| {sat:.2e} vs {non:.2e} (x{ratio:.0f}) finding {fired}"
-    if preset in ("digits_mlp", "digits_dcgan"):
-        limit = 60 if preset == "digits_mlp" else 180
-        q = digit_quality(np.load(out / "samples.npy"))
-        ok = q["classes_covered"] >= 9 and wall <= limit
-        return ok, f"classes {q['classes_covered']}/10 wall {wall:.1f}s (limit {limit}s)"
-    return True, f"no outcome defined; wall {wall:.1f}s"
+def print_table(name: str, seeds: list[int], results: dict[int, list[ClaimResult]],
+                cpu: dict[int, float]) -> int:
+    """The rows of one preset; returns how many claims failed on some seed."""
+    print(f"\n{name}  (CPU s per seed: " + ", ".join(f"{cpu[s]:.0f}" for s in seeds) + ")")
+    header = "  ".join(f"seed {s:<3}" for s in seeds)
+    width = max(len(r.label) for r in results[seeds[0]])
+    print(f"  {'claim':<11} {'what':<{width}} {header}  result")
+    failed = 0
+    for row, first in enumerate(results[seeds[0]]):
+        cells = []
+        passed = True
+        for seed in seeds:
+            result = results[seed][row]
+            passed &= result.passed
+            cells.append(f"{result.value:<8.3g}{' ' if result.passed else '*'}")
+        failed += not passed
+        print(f"  {first.source:<11} {first.label:<{width}} {'  '.join(cells)}  "
+              f"{'pass' if passed else 'FAIL'}")
+    return failed
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("presets", nargs="*", default=PRESETS)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--quick", action="store_true", help="ring_stable on seed 0 only")
+    parser.add_argument("--seeds", type=parse_seeds, default=parse_seeds("0-4"))
+    parser.add_argument("--preset", action="append", choices=preset_names(),
+                        help="check only this preset (repeatable)")
+    parser.add_argument("--jobs", type=int, default=1, help="parallel processes (default 1)")
     args = parser.parse_args(argv)
-    if args.quick:
-        args.presets, args.seeds = ["ring_stable"], [0]
-    failures = 0
-    with tempfile.TemporaryDirectory() as tmp:
-        for preset in args.presets:
-            for seed in args.seeds:
-                ok, line = check(preset, seed, Path(tmp))
-                failures += not ok
-                print(f"{'PASS' if ok else 'FAIL'} {preset:16} seed {seed}: {line}", flush=True)
-    print(f"{failures} failing")
-    return 1 if failures else 0
+    import torch
+
+    torch.set_num_threads(1)
+    names = args.preset or preset_names()
+    print(machine_line())
+    print(f"uptime: {os.popen('uptime').read().strip()}")
+    checked = []
+    for name in names:
+        if name in ONLINE_ONLY and not args.preset:
+            print(f"skip {name}: {ONLINE_ONLY[name]}")
+        elif not get_preset(name).claims and not get_preset(name).try_next:
+            print(f"skip {name}: the preset has no claims yet")
+        else:
+            checked.append(name)
+    jobs = [(name, seed) for name in checked for seed in args.seeds]
+    results: dict[str, dict[int, list[ClaimResult]]] = {name: {} for name in checked}
+    cpu: dict[str, dict[int, float]] = {name: {} for name in checked}
+    for name, seed, found, seconds in run_jobs(jobs, args.jobs):
+        results[name][seed], cpu[name][seed] = found, seconds
+        print(f"  checked {name} seed {seed}: {sum(r.passed for r in found)}/{len(found)} "
+              f"pass, {seconds:.0f} CPU s", flush=True)
+    failed = sum(print_table(name, args.seeds, results[name], cpu[name]) for name in checked)
+    print(f"\n{failed} claim(s) failing on some seed; uptime: {os.popen('uptime').read().strip()}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
