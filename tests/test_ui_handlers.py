@@ -360,6 +360,7 @@ def test_slow_motion_walks_through_one_real_step(ui):
     slow = ExplainHandlers(train.registry)
     out = slow.explain(req, {})
     assert out["explain_plot"]["visible"] is True and "1 of 3" in out["explain_caption"]
+    assert out["explain"]["open"] is True            # the closed panel opens to show the step
     assert train.registry.get("a").snapshot().step == 2          # a real step, recorded
     assert train.registry.get("a").run.history.columns()["step"][-1] == 2
     state, pictures = out["explain_state"], [out["explain_plot"]["value"].to_json()]

@@ -19,12 +19,13 @@ from .wording import notice_text
 
 AUTO_S = 2.5
 TITLES = {"batch": "1 · the batches", "d_update": "2 · D learns", "g_update": "3 · G learns"}
-OUTPUTS = ("explain_plot", "explain_image", "explain_caption", "explain_state", "message")
+OUTPUTS = ("explain_plot", "explain_image", "explain_caption", "explain_state", "explain", "message")
+PHASE_OUTPUTS = OUTPUTS[:4]             # Next and Previous change only the phase shown
 
 
 def build_explain_panel(page: Page) -> None:
     """The slow-motion view (inside the Train tab's main column)."""
-    with gr.Accordion("Slow motion: one step, explained", open=False, elem_id="explain"):
+    with page.add(gr.Accordion("Slow motion: one step, explained", open=False, elem_id="explain")):
         with gr.Row():
             page.add(gr.Button("◀ Previous", elem_id="explain_prev", size="sm"))
             page.add(gr.Button("Next ▶", elem_id="explain_next", size="sm"))
@@ -53,7 +54,8 @@ class ExplainHandlers:
         real = session.snapshot().real
         state = {"phases": phases, "index": 0, "real": real,
                  "extent": extent_of(real) if real is not None else None}
-        return {**show(state), "message": notice_text(notice)}
+        # The panel opens itself: the step is explained below the views, out of sight when closed.
+        return {**show(state), "explain": gr.update(open=True), "message": notice_text(notice)}
 
     def move(self, by: int):
         def handler(request, values) -> dict:
@@ -89,9 +91,9 @@ def bind_explain(page: Page, handlers: ExplainHandlers) -> None:
     quick = dict(show_progress="hidden")
     page.on(page["explain_step"].click, handlers.explain, (), OUTPUTS, api_name="explain_step",
             concurrency_limit=2, **quick)
-    page.on(page["explain_next"].click, handlers.move(+1), ["explain_state"], OUTPUTS[:-1],
+    page.on(page["explain_next"].click, handlers.move(+1), ["explain_state"], PHASE_OUTPUTS,
             api_name="explain_next", **quick)
-    page.on(page["explain_prev"].click, handlers.move(-1), ["explain_state"], OUTPUTS[:-1],
+    page.on(page["explain_prev"].click, handlers.move(-1), ["explain_state"], PHASE_OUTPUTS,
             api_name="explain_prev", **quick)
-    page.on(page["explain_timer"].tick, handlers.move(+1), ["explain_state"], OUTPUTS[:-1], **quick)
+    page.on(page["explain_timer"].tick, handlers.move(+1), ["explain_state"], PHASE_OUTPUTS, **quick)
     page.on(page["explain_auto"].change, handlers.auto, ["explain_auto"], ("explain_timer",), **quick)

@@ -139,12 +139,13 @@ class ShareHandlers:
         if self.registry.followed(code) is None:
             return {"message": f"⚠️ No run is shared with the code {code!r} (it ends with its run)."}
         self.visitors.get(request.session_hash).following = code
-        hide = {i: gr.update(visible=False) for i in RUN_BAR + ("side_panel",)}
+        # The buttons' row goes too: left empty, it would sit on the page as a blank box.
+        hide = {i: gr.update(visible=False) for i in RUN_BAR + ("run_buttons", "side_panel")}
         return {**hide, "message": FOLLOW_NOTE, "main_tabs": gr.Tabs(selected="train")}
 
 
 SHARE_OUTPUTS = ("message", "share_link")
 LOAD_OUTPUTS = tuple(dict.fromkeys(("message", "lesson", "question", "answer", "preset",
-                                    "main_tabs", "side_panel",
+                                    "main_tabs", "side_panel", "run_buttons",
                                     *KEYS, *GROUPS.values(), *RUN_BAR)))
 __all__ = ["ShareHandlers", "link_query", "parse_set", "hidden_ids", "CONTROLS"]

@@ -121,7 +121,7 @@ def build_train_tab(handlers: TrainHandlers, timer: gr.Timer) -> Page:
         page.add(gr.Dropdown([(f"{p.title} ({p.name})", p.name) for p in list_presets()],
                              value=first.name, label="Lesson", elem_id="preset", scale=2,
                              min_width=220))
-        with gr.Row(scale=3):
+        with page.add(gr.Row(scale=3, elem_id="run_buttons")):
             page.add(gr.Button("Start", variant="primary", elem_id="start", min_width=70))
             page.add(gr.Button("Pause", elem_id="pause", min_width=70))
             page.add(gr.Button("Step", elem_id="step", min_width=70))
