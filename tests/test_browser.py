@@ -261,6 +261,17 @@ def test_a_projector_shows_the_run_on_one_screen_and_a_phone_the_samples_early(o
     wait_until(lambda: app.plot_paths("prob_plot") != prob, 15, "the D(x) chart to update")
     app.pause()
 
+    # Presentation mode: ticks readable from the back of a hall, and no legend label clipped.
+    sizes = """id => [...document.querySelectorAll('#' + id + ' .xtick text, #' + id + ' .legendtext')]
+                     .map(t => [t.classList.contains('legendtext'), parseFloat(getComputedStyle(t).fontSize)])"""
+    app.click("presentation")
+    measured = app.page.evaluate(sizes, "prob_plot")
+    ticks = [size for legend, size in measured if not legend]
+    legends = [size for legend, size in measured if legend]
+    assert ticks and min(ticks) >= 16 and legends and min(legends) >= 14, measured
+    app.page.wait_for_timeout(1500)                  # a redraw of the chart keeps them
+    assert [s for _, s in app.page.evaluate(sizes, "prob_plot")] == [s for _, s in measured]
+
     phone = open_page(viewport=PHONE)
     samples = phone.boxes("samples")["samples"]
     assert samples is not None and samples["y"] < 1.5 * PHONE["height"], (

@@ -21,6 +21,7 @@ from ..registry import SessionRegistry
 from .controls import KEYS
 from .exports import KEEP_FILES_S
 from .dirac_tab import build_dirac_tab
+from .follow import FollowHandlers, bind_follow
 from .latent_handlers import LatentHandlers
 from .more_tabs import build_extra_tabs
 from .latent_tab import build_latent_tab
@@ -74,7 +75,10 @@ CSS = """
 /* Presentation mode (the toggle in the header): bigger text for the back of a lecture hall. */
 body.presentation .prose, body.presentation label, body.presentation textarea,
 body.presentation input, body.presentation button { font-size: 18px !important; }
-body.presentation .js-plotly-plot text { font-size: 16px !important; }
+/* Ticks and axis titles only: Plotly sizes a legend's items from the font it drew them with, so
+   a legend enlarged by CSS would clip its own labels ("generatec"). Legends stay at 14 px. */
+body.presentation .js-plotly-plot :is(.xtick, .ytick, .y2tick) text,
+body.presentation .js-plotly-plot :is(.xtitle, .ytitle, .y2title) { font-size: 17px !important; }
 """ + f"#grid_image img {{ display: block; width: 100%; height: {FIELD_HEIGHT}px; }}\n"
 
 
@@ -137,6 +141,11 @@ def build_app(registry: SessionRegistry | None = None, visitors: Visitors | None
             demo.extra_pages = build_extra_tabs(registry, visitors, demo.train_page, tabs)
         page = demo.train_page
         page.add(tabs, name="main_tabs")
+        # A follower's page ticks on this one instead (ui/follow.py); ?follow= switches them.
+        follow_timer = gr.Timer(TICK_S, active=False)
+        page.add(timer, name="timer")
+        page.add(follow_timer, name="follow_timer")
+        bind_follow(page, FollowHandlers(registry, visitors, page), follow_timer)
         bind_sharing(page, ShareHandlers(registry, visitors, train), demo)
         demo.unload(close_session)
     demo.registry = registry          # for tests and for app.py's log line
