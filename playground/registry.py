@@ -113,9 +113,16 @@ class SessionRegistry:
 
     def followed(self, code: str) -> Session | None:
         """The session shared under `code` (never creates one), or None."""
+        found = self.followed_key(code)
+        return found[1] if found else None
+
+    def followed_key(self, code: str) -> tuple[str, Session] | None:
+        """(the sharing session's key, its Session) under `code`, or None. The key lets a
+        follower's page share the lecturer's own figure builds (ui/tick.py's cache)."""
         with self._lock:
             key = self._codes.get(code.strip().upper())
-            return self._sessions.get(key) if key else None
+            session = self._sessions.get(key) if key else None
+            return (key, session) if session is not None else None
 
     def start_job(self, key: str, job, *args) -> Notice:
         """Start `job` (a comparison, a map: anything with a Session's running, last_seen,

@@ -65,6 +65,9 @@ def test_a_share_link_restores_its_controls_hides_and_autostarts():
             wait_until(lambda: step_shown(student) > 0, 20, "the follower to see the run")
             first = step_shown(student)
             wait_until(lambda: step_shown(student) > first, 20, "the followed run to advance")
+            # The charts come through the follower's own tick (ui/follow.py), pre-serialised.
+            wait_until(lambda: student.locator("#loss_plot .scatterlayer .trace").count() > 0,
+                       20, "the follower's loss curves")
             assert not student.is_visible("#start") and "read-only" in student.inner_text("#message")
         finally:
             browser.close()                       # the tabs' unload ends their runs

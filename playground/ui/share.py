@@ -9,9 +9,10 @@ A link carries a setup in its query, TensorFlow Playground style:
   (control keys such as `loss`, or the groups `advanced`, `controls`, `files`, `lesson`);
   `autostart`: start the run at once.
 - `follow=CODE` opens a read-only live view of the run that shared CODE: the page ticks on that
-  run's snapshot, and its figures are built once per snapshot for all followers (tick.py's
-  FigureCache), so thirty students cost the lecturer's run thirty cheap lookups a second,
-  not thirty figure builds. The code dies with the run, or when the lecturer stops sharing.
+  run's snapshot through its own light tick (ui/follow.py), and its figures are built and
+  serialised once per snapshot for all followers (tick.py's FigureCache), so thirty students
+  cost the lecturer's run thirty small calls a second, not thirty figure builds. The code
+  dies with the run, or when the lecturer stops sharing.
 
 Everything a link asks for goes through TrainConfig like any typed value: a bad key or value is
 refused with the field's name and the rest of the link still applies.
@@ -138,14 +139,17 @@ class ShareHandlers:
     def _follow(self, request, code: str) -> dict:
         if self.registry.followed(code) is None:
             return {"message": f"⚠️ No run is shared with the code {code!r} (it ends with its run)."}
-        self.visitors.get(request.session_hash).following = code
+        visitor = self.visitors.get(request.session_hash)
+        visitor.following, visitor.follow_sent = code, {}
         # The buttons' row goes too: left empty, it would sit on the page as a blank box.
         hide = {i: gr.update(visible=False) for i in RUN_BAR + ("run_buttons", "side_panel")}
-        return {**hide, "message": FOLLOW_NOTE, "main_tabs": gr.Tabs(selected="train")}
+        # The page refreshes through the follower's light tick (ui/follow.py), not the tab's.
+        timers = {"timer": gr.Timer(active=False), "follow_timer": gr.Timer(active=True)}
+        return {**hide, **timers, "message": FOLLOW_NOTE, "main_tabs": gr.Tabs(selected="train")}
 
 
 SHARE_OUTPUTS = ("message", "share_link")
 LOAD_OUTPUTS = tuple(dict.fromkeys(("message", "lesson", "question", "answer", "preset",
-                                    "main_tabs", "side_panel", "run_buttons",
+                                    "main_tabs", "side_panel", "run_buttons", "timer", "follow_timer",
                                     *KEYS, *GROUPS.values(), *RUN_BAR)))
 __all__ = ["ShareHandlers", "link_query", "parse_set", "hidden_ids", "CONTROLS"]

@@ -116,6 +116,19 @@ def tick(snap: Snapshot, sent: dict | None, owner: str = "") -> dict[str, Any]:
     return out
 
 
+def figures(snap: Snapshot, owner: str) -> dict[str, Any]:
+    """Every figure of the snapshot by elem_id: the curves, quality, and the samples view that
+    fits its kind, from the same cache entries as tick() (so a follower's page and the
+    lecturer's own share one build)."""
+    key = (owner, snap.version, snap.config)
+    out = dict(FIGURES.get(("curves",) + key, lambda: _curves(snap)))
+    out["quality_plot"] = FIGURES.get(("quality",) + key,
+                                      lambda: {"q": charts.quality_figure(snap.evals)})["q"]
+    shown = "field_plot" if snap.kind == "points" else "grid_image"
+    out[shown] = FIGURES.get(("samples",) + key, lambda: {"v": _samples_value(snap)})["v"]
+    return out
+
+
 def _curves(snap: Snapshot) -> dict[str, Any]:
     if snap.version == 0:
         blank = charts.empty_figure(BLANK)

@@ -228,11 +228,13 @@ class TrainHandlers:
         and the lesson's answer once the run reaches its reveal step."""
         visitor = self.visitors.get(request.session_hash)
         code = visitor.following
-        session = self.registry.followed(code) if code else None
-        if code and session is None:
+        found = self.registry.followed_key(code) if code else None
+        if code and found is None:
             return {"status": "the shared run has ended"}
-        owner = f"follow:{code}" if session else request.session_hash
-        snap = (session or self._session(request)).snapshot()
+        # A follower's page normally ticks through ui/follow.py; this serves one whose own
+        # timer still runs. Either way the figures are the lecturer's run's, keyed by its owner.
+        owner, session = found or (request.session_hash, self._session(request))
+        snap = session.snapshot()
         out = tick.tick(snap, values.get("sent"), owner=owner)
         before = (values.get("sent") or {}).get("answer_text")
         revealed = predict.answer(visitor.lesson, snap.step, values.get("question"))

@@ -9,7 +9,7 @@ sweeper gives up on both leave nothing on disk.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import exports, uploads
@@ -26,6 +26,9 @@ class Visitor:
     lesson: str = ""               # the lesson the page shows (a refused choice goes back to it)
     export_dir: str = ""           # this tab's one download folder: each export replaces its files
     following: str = ""            # a follow code: this page shows that shared run, read-only
+    # What this follower's page was last sent (ui/follow.py): kept here, not in a gr.State,
+    # because each output of the follower's tick costs the server time.
+    follow_sent: dict = field(default_factory=dict)
 
 
 class Visitors:
