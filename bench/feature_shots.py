@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from bench.browser import AppPage
-from bench.common import ROOT, chromium_available, launch_chromium, serve, wait_until
-from bench.screenshots import LAPTOP, PROJECTOR, train_for
+from bench.common import ROOT, wait_until
+from bench.screenshots import LAPTOP, PROJECTOR, shoot, train_for, wait_trained
 from playground.config import get_preset
 
 SMILEY_POINTS = 3000
@@ -142,12 +142,7 @@ def own_data_picture(browser, url: str, seconds: float, out: Path) -> Path:
                        "the CSV to be staged")
             print(f"own data: {app.page.inner_text('#message')[:100]!r}")
             app.click("start")
-            app.wait_step_above(0, timeout_s=60)
-            app.page.wait_for_function(
-                """s => { const m = document.querySelector('#status textarea').value
-                          .match(/elapsed (\\d+) s/); return m !== null && Number(m[1]) >= s; }""",
-                arg=seconds, timeout=(seconds * 10 + 60) * 1000, polling=500)
-            app.page.wait_for_timeout(1500)
+            wait_trained(app, seconds)
             print(f"own data: {app.status()}")
             return app.screenshot(out / "own_data.png", full_page=False)
     finally:
@@ -163,26 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.seconds = 4
     out = args.out or (ROOT / "test-artifacts" / "screenshots" if args.quick else ROOT / "assets")
-    if not chromium_available():
-        print("chromium not installed at /usr/bin/chromium (make browser)", file=sys.stderr)
-        return 2
-    from playwright.sync_api import sync_playwright
-
-    from playground.registry import SessionRegistry
-    from playground.trainer import set_threads
-
-    set_threads(1)          # as app.py does
-    out.mkdir(parents=True, exist_ok=True)
-    with serve(SessionRegistry(max_running=2)) as url, sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            shots = lecture_pictures(browser, url, args.seconds, out)
-            shots.append(own_data_picture(browser, url, args.seconds, out))
-        finally:
-            browser.close()
-    for path in shots:
-        print(path)
-    return 0
+    shots = shoot(out, lambda browser, url: lecture_pictures(browser, url, args.seconds, out)
+                  + [own_data_picture(browser, url, args.seconds, out)])
+    return 0 if shots else 2
 
 
 if __name__ == "__main__":

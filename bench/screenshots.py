@@ -38,6 +38,11 @@ def train_for(app: AppPage, preset: str, seconds: float) -> None:
     if not app.page.input_value("#preset input").endswith(f"({preset})"):
         app.choose_lesson(preset)
     app.click("start")
+    wait_trained(app, seconds)
+
+
+def wait_trained(app: AppPage, seconds: float) -> None:
+    """Wait until the run has trained `seconds` (the status line's elapsed), and one more tick."""
     app.wait_step_above(0, timeout_s=60)
     app.page.wait_for_function(
         """s => { const m = document.querySelector('#status textarea').value.match(/elapsed (\\d+) s/);
@@ -120,9 +125,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.ring_s = args.digits_s = 4
     out = args.out or (ROOT / "test-artifacts" / "screenshots" if args.quick else ROOT / "assets")
+    shots = shoot(out, lambda browser, url: ring_pictures(browser, url, args.ring_s, out)
+                  + digits_pictures(browser, url, args.digits_s, out))
+    return 0 if shots else 2
+
+
+def shoot(out: Path, take) -> list[Path]:
+    """Serve the app in-process, open Chromium, and call take(browser, url) -> the pictures;
+    prints their paths ([] without chromium)."""
     if not chromium_available():
         print("chromium not installed at /usr/bin/chromium (make browser)", file=sys.stderr)
-        return 2
+        return []
     from playwright.sync_api import sync_playwright
 
     from playground.registry import SessionRegistry
@@ -133,13 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     with serve(SessionRegistry(max_running=2)) as url, sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         try:
-            shots = ring_pictures(browser, url, args.ring_s, out)
-            shots += digits_pictures(browser, url, args.digits_s, out)
+            shots = take(browser, url)
         finally:
             browser.close()
     for path in shots:
         print(path)
-    return 0
+    return shots
 
 
 if __name__ == "__main__":

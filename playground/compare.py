@@ -15,9 +15,9 @@ their curves overlaid. As a run against the server's cap, a comparison counts as
 shape key of one member (d_steps, say) splits the ensemble into its two members'
 Trainers (Ensemble.member_trainer: exact continuation) and goes on with those.
 
-Threads and locks follow session.py: `_command_lock` makes commands one at a time (the worker
+Threads and locks follow worker.py: `_command_lock` makes commands one at a time (the worker
 never takes it), `_step_lock` guards the pair for a whole step or render, `_lock` guards the
-fields for moments, and builds hold session.BUILD_LOCK (a build seeds torch's global RNG).
+fields for moments, and builds hold worker.BUILD_LOCK (a build seeds torch's global RNG).
 A comparison preset is a lesson JSON with a `compare` key: {"b": {"loss": "nonsaturating"}}
 (and optionally "a"), read by `read_comparison`.
 """
@@ -40,9 +40,10 @@ from .ensemble import SHAPE_KEYS, Ensemble, group_by_shape
 from .history import History
 from .metrics import evaluate
 from .run import EVAL_SAMPLES, eval_every
-from .session import BUILD_LOCK, RENDER_EVERY_S, command
+from .session import RENDER_EVERY_S
 from .snapshot import IMAGE_SAMPLES, Notice
 from .trainer import StepStats, Trainer
+from .worker import BUILD_LOCK, Worker, command
 
 SIDES = ("a", "b")
 POINT_SAMPLES = 500
@@ -169,16 +170,12 @@ class CompareSnapshot:
     notice: Notice = Notice("ready")
 
 
-class Comparison:
+class Comparison(Worker):
     """One visitor's comparison. Every public method is safe from any thread, in any order."""
 
     def __init__(self):
-        self._command_lock = threading.RLock()
-        self._step_lock = threading.Lock()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._want_running = False
-        self._closed = False
+        super().__init__()
+        self._step_lock = threading.Lock()           # guards the pair for a whole step
         self._pending: list[dict] = [{}, {}]
         self.pair: Pair | None = None
         self.histories = [History(), History()]
@@ -204,18 +201,13 @@ class Comparison:
             for side, config in zip(SIDES, (a, b)):
                 self.update(side, **{k: getattr(config, k) for k in LIVE_KEYS})
         with self._lock:
-            self._want_running = True
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._work, name="gan-compare", daemon=True)
-                self._thread.start()
+            self._launch("gan-compare")
         return self.notify(notice, state="running")
 
     @command
     def pause(self) -> Notice:
         """Stop after the current step; the thread exits, A and B are kept."""
-        with self._lock:
-            self._want_running = False
-        self._join()
+        self._halt()
         if self._snapshot.state != "running":
             return self._snapshot.notice
         return self.notify(Notice("paused"), state="paused")
@@ -245,8 +237,8 @@ class Comparison:
     def stop(self) -> None:
         """End the comparison for good (the tab closed): the worker exits, A and B are dropped."""
         with self._lock:
-            self._closed, self._want_running = True, False
-        self._join()
+            self._closed = True
+        self._halt()
         with self._step_lock:
             self.pair = None
         self.notify(Notice("stopped"), state="stopped")
@@ -257,10 +249,6 @@ class Comparison:
         self.last_seen = time.monotonic()
         pair = self.pair
         return dataclasses.replace(self._snapshot, step=pair.step_count if pair else 0)
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None
 
     def with_pair(self, fn):
         """fn(pair) between two steps; None before a pair exists."""
@@ -368,11 +356,6 @@ class Comparison:
                 self._pending = [{}, {}]
             self._rate = (time.monotonic(), 0)
             self._render()
-
-    def _join(self) -> None:
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join()
 
 
 __all__ = ["Comparison", "CompareSnapshot", "Pair", "SIDES", "comparison_names", "differences",

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import threading
 import time
 from dataclasses import dataclass
 
@@ -30,9 +29,9 @@ from .config import TrainConfig, get_preset
 from .data import DataError, make_dataset
 from .ensemble import Ensemble
 from .map_picture import PENDING
-from .session import BUILD_LOCK, command
 from .snapshot import Notice
 from .sweep import DEFAULT_CHUNK, Axis, Run, chunk_runs, plan_runs, sweep_row, train_ensemble
+from .worker import BUILD_LOCK, Worker, command
 
 DEFAULT_MAX_CELLS = 64
 DEFAULT_MAX_STEPS = 3000
@@ -121,18 +120,13 @@ class MapSnapshot:
     notice: Notice = Notice("ready")
 
 
-class MapJob:
+class MapJob(Worker):
     """One visitor's map. Every public method is safe from any thread, in any order."""
 
     def __init__(self):
-        self._command_lock = threading.RLock()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._want_running = False
-        self._closed = False
+        super().__init__()
         self._snapshot = MapSnapshot()
         self._began = time.monotonic()
-        self.last_seen = time.monotonic()
 
     @command
     def start(self, plan: MapPlan) -> Notice:
@@ -147,17 +141,13 @@ class MapJob:
                 steps_total=len(plan.runs) * plan.steps, version=self._snapshot.version + 1,
                 notice=Notice("map_started"))
             self._began = time.monotonic()
-            self._want_running = True
-            self._thread = threading.Thread(target=self._work, args=(plan,), name="gan-map", daemon=True)
-            self._thread.start()
+            self._launch("gan-map", plan)             # no thread is alive: pause() joined it
         return self._snapshot.notice
 
     @command
     def pause(self) -> Notice:
         """End the map after the current step; the cells done stay on it."""
-        with self._lock:
-            self._want_running = False
-        self._join()
+        self._halt()
         if self._snapshot.state != "running":
             return self._snapshot.notice
         return self._finish("stopped", Notice("map_stopped"))
@@ -175,10 +165,6 @@ class MapJob:
         if snap.state == "running":
             snap = dataclasses.replace(snap, elapsed_s=time.monotonic() - self._began)
         return snap
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None
 
     def notify(self, notice: Notice) -> Notice:
         with self._lock:
@@ -231,11 +217,6 @@ class MapJob:
                 self._snapshot = dataclasses.replace(self._snapshot, state=state, notice=notice,
                                                      elapsed_s=time.monotonic() - self._began)
         return notice
-
-    def _join(self) -> None:
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join()
 
 
 __all__ = ["MapJob", "MapLimitError", "MapPlan", "MapSnapshot", "map_limits", "plan_map"]

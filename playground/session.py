@@ -9,20 +9,14 @@ The training itself is the core's one loop (run.Run): the worker only calls `run
 about once a second, `snapshot.render(run)`. Commands answer with a snapshot.Notice (a code and
 its details); the UI turns it into words.
 
-Threads: at most one worker per session. It exits whenever it is not asked to run (paused,
-diverged, stopped), so an idle server has no trainer threads. Three locks, always taken in
-this order:
-- `_command_lock` (re-entrant) makes commands one at a time: without it a Start arriving while
-  a Pause waits for the worker would re-arm the worker, and the Pause would wait forever.
-  The worker never takes it, so a command may safely wait for the worker.
-- `_step_lock` guards the Run for a whole step (the worker's, or a single-step command's).
-- `_lock` guards the session's fields and is held only for moments.
-A UI tick takes no lock but `_lock`, briefly, so it never waits for a step or a command.
+Threads: the worker thread, its start and stop, and the lock order are worker.Worker's. The
+session's own lock is `_step_lock`, which guards the Run for a whole step (the worker's, or a
+single-step command's). A UI tick takes no lock but `_lock`, briefly, so it never waits for a
+step or a command.
 """
 from __future__ import annotations
 
 import dataclasses
-import functools
 import shutil
 import tempfile
 import threading
@@ -40,26 +34,12 @@ from .run_state import load_run
 from .run_state import read_config as read_run_config
 from .snapshot import Notice, Snapshot, render
 from .trainer import Trainer
+from .worker import BUILD_LOCK, Worker, command
 
-# Trainer construction seeds torch's global RNG for the initial weights; builds from several
-# sessions' threads must not interleave there, or a seed would no longer fix the weights. The
-# dataset is loaded before the lock: one visitor's slow load never delays another's Start.
-BUILD_LOCK = threading.Lock()
 RENDER_EVERY_S = 1.0          # samples / field refresh for the page (= its 1 Hz tick)
 EVAL_MAX_S = 3.0              # an evaluation at least this often while the page watches
 RATE_WINDOW_S = 3.0           # the shown steps/s: counted steps over the last few seconds
 LOG_ROOT = Path(tempfile.gettempdir()) / "gan-playground-runs"   # server-private, never served
-
-
-def command(method):
-    """Run a method of a background job (Session, Comparison, MapJob) under its re-entrant
-    `_command_lock`, one command at a time, and note that someone is watching (`last_seen`)."""
-    @functools.wraps(method)
-    def locked(self, *args, **kwargs):
-        with self._command_lock:
-            self.last_seen = time.monotonic()
-            return method(self, *args, **kwargs)
-    return locked
 
 
 def build_run(config: TrainConfig) -> Run:
@@ -96,23 +76,18 @@ def drop_run(run: Run | None) -> None:
         shutil.rmtree(run.log.folder, ignore_errors=True)
 
 
-class Session:
+class Session(Worker):
     """One user's run. Every public method is safe to call from any thread, in any order."""
 
     def __init__(self, config: TrainConfig | None = None):
-        self._command_lock = threading.RLock()
-        self._lock = threading.Lock()
+        super().__init__()
         self._step_lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._want_running = False
         self._pending: dict = {}
-        self._closed = False
         self.config = config or TrainConfig()
         self.run: Run | None = None
         self._elapsed = 0.0
         self._ticks: deque[tuple[float, int]] = deque()   # (time, step) samples for the rate
         self._snapshot = Snapshot(state="idle", config=self.config)
-        self.last_seen = time.monotonic()
 
     @property
     def trainer(self) -> Trainer | None:
@@ -131,18 +106,13 @@ class Session:
         if self.run.diverged:
             return self._notify(Notice("diverged"))
         with self._lock:
-            self._want_running = True
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._work, name="gan-trainer", daemon=True)
-                self._thread.start()
+            self._launch("gan-trainer")
         return self._notify(notice or Notice("started"), state="running")
 
     @command
     def pause(self) -> Notice:
         """Stop after the current step; the thread exits, the run is kept."""
-        with self._lock:
-            self._want_running = False
-        self._join()
+        self._halt()
         if self._snapshot.state != "running":
             return self._snapshot.notice
         return self._notify(Notice("paused"), state="paused")
@@ -202,8 +172,7 @@ class Session:
         """End the session for good: the worker exits and nothing restarts it."""
         with self._lock:
             self._closed = True
-            self._want_running = False
-        self._join()
+        self._halt()
         with self._step_lock:
             drop_run(self.run)
             self.run = None
@@ -252,10 +221,6 @@ class Session:
         step = run.step_count if run is not None else 0
         return dataclasses.replace(self._snapshot, step=step, steps_per_s=self._measured_rate(step),
                                    elapsed_s=self._elapsed)
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None
 
     def with_run(self, fn):
         """Run fn(run) between steps (exports, latent walks); None before any run exists."""
@@ -349,11 +314,6 @@ class Session:
             return Notice("rebuilt", (("keys", rebuild),))
         self.update(**{k: getattr(config, k) for k in LIVE_KEYS})
         return None
-
-    def _join(self) -> None:
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join()
 
     def _notify(self, notice: Notice, state: str | None = None) -> Notice:
         """Record the outcome of a command (and the new state, when it changes)."""

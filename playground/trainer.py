@@ -100,7 +100,7 @@ class Trainer:
         check_budget(config, self.dataset.shape)    # refuse before allocating, not after
         # Construction draws from torch's global RNG (default inits, spectral-norm vectors):
         # seed it inside fork_rng. Callers building from several threads serialise builds
-        # (session.py holds BUILD_LOCK), so the core itself knows nothing of threads.
+        # (worker.py holds BUILD_LOCK), so the core itself knows nothing of threads.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
             generator, discriminator = build_models(
