@@ -110,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         results[name][seed], cpu[name][seed] = found, seconds
         print(f"  checked {name} seed {seed}: {sum(r.passed for r in found)}/{len(found)} "
               f"pass, {seconds:.0f} CPU s", flush=True)
+        for result in found:              # say at once what failed: the table waits for all
+            if not result.passed:
+                print(f"    FAIL {result.source}: {result.label}: {result.value:.4g}", flush=True)
     failed = sum(print_table(name, args.seeds, results[name], cpu[name]) for name in checked)
     print(f"\n{failed} claim(s) failing on some seed; uptime: {os.popen('uptime').read().strip()}")
     return 1 if failed else 0
