@@ -17,7 +17,9 @@ does (not the interpreter's start-up). Wall seconds depend on what else the mach
 seconds of this process much less so (one thread cannot use more than one core, though a busy
 machine still slows it by ~20 %), so both are printed with the 1-minute load average. Beside
 the judge's verdict stand the project's own figures (playground.metrics, from the run's
-summary.json and metrics.csv): its classes covered at the end, and the first evaluation step
+summary.json and metrics.csv): its classes covered, confident fraction and largest class share
+at the end (its classifier is calibrated to be no surer than the judge, so its confident
+fraction reads lower), and the first evaluation step
 from which it showed 10/10 to the end ("10 from"), which is what a lesson's text promises.
 Before any run the judge scores real digits (through the same 16x16 round trip as a DCGAN's
 output): they must give 10/10 classes. Exit status 1 when any run misses.
@@ -120,6 +122,8 @@ def run_one(preset: str, seed: int, sets: list[str], steps: int | None, model) -
     return {**judge(samples, model), "preset": preset, "seed": seed, "steps": n_steps,
             "wall": wall, "cpu": cpu, "load": os.getloadavg()[0],
             "project": summary.get("classes_covered"), "project_curve": curve,
+            "project_confident": summary.get("confident"),
+            "project_top_share": summary.get("top_class_share"),
             "project_10_from": settled_at(curve, 10)}
 
 
@@ -144,11 +148,17 @@ def row(result: dict, budget: float, clock: str) -> str:
     return (f"{result['preset']:13} {result['seed']:>4} {result['steps']:>5} {result['classes']:>5}/10 "
             f"{100 * result['confident']:>7.1f} {100 * result['top_share']:>6.1f} ({result['top_class']}) "
             f"{100 * result['top_share_confident']:>7.1f} {result['wall']:>6.1f} {result['cpu']:>6.1f} "
-            f"{result['load']:>5.2f} {result['project']!s:>7} {result['project_10_from']!s:>7}  {verdict}")
+            f"{result['load']:>5.2f} {result['project']!s:>7} {percent(result['project_confident']):>6} "
+            f"{percent(result['project_top_share']):>6} {result['project_10_from']!s:>7}  {verdict}")
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}"
 
 
 HEADER = (f"{'preset':13} {'seed':>4} {'steps':>5} {'classes':>8} {'conf %':>7} {'top % (cls)':>11} "
-          f"{'top|conf':>7} {'wall s':>6} {'CPU s':>6} {'load':>5} {'project':>7} {'10 from':>7}  verdict")
+          f"{'top|conf':>7} {'wall s':>6} {'CPU s':>6} {'load':>5} {'project':>7} {'conf %':>6} "
+          f"{'top %':>6} {'10 from':>7}  verdict")
 
 
 def main(argv: list[str] | None = None) -> int:
