@@ -59,7 +59,7 @@ from .trainer import STAT_NAMES
 
 STEP_METRICS = STAT_NAMES
 EVAL_METRICS = ("modes_covered", "modes_total", "high_quality", "js",
-                "classes_covered", "class_entropy", "fd")
+                "classes_covered", "confident", "top_class_share", "class_entropy", "fd")
 FINDINGS = ("divergence", "d_overpowering", "vanishing_gradients", "mode_collapse", "oscillation")
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq}
 STATS = {"mean": np.mean, "median": np.median, "min": np.min, "max": np.max, "last": lambda v: v[-1]}
