@@ -26,9 +26,9 @@ def test_every_preset_parses(preset):
 
 
 def test_the_lessons_carry_claims_and_questions():
-    checked = [p for p in list_presets() if p.claims]
-    assert {"ring_stable", "ring_collapse", "d_too_strong", "saturating_loss",
-            "r1_grid"} <= {p.name for p in checked}
+    # Every lesson's text is backed by claims, but MNIST's: its checks would need the network.
+    unchecked = {p.name for p in list_presets() if not p.claims}
+    assert unchecked <= {"mnist_dcgan"}, f"lessons without claims: {sorted(unchecked)}"
     assert sum(bool(p.question) for p in list_presets()) >= 4
 
 
