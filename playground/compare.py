@@ -207,8 +207,7 @@ class Comparison(Worker):
     @command
     def pause(self) -> Notice:
         """Stop after the current step; the thread exits, A and B are kept."""
-        self._halt()
-        if self._snapshot.state != "running":
+        if not self._halt_was_running():
             return self._snapshot.notice
         return self.notify(Notice("paused"), state="paused")
 

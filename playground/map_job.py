@@ -147,8 +147,7 @@ class MapJob(Worker):
     @command
     def pause(self) -> Notice:
         """End the map after the current step; the cells done stay on it."""
-        self._halt()
-        if self._snapshot.state != "running":
+        if not self._halt_was_running():
             return self._snapshot.notice
         return self._finish("stopped", Notice("map_stopped"))
 

@@ -112,8 +112,7 @@ class Session(Worker):
     @command
     def pause(self) -> Notice:
         """Stop after the current step; the thread exits, the run is kept."""
-        self._halt()
-        if self._snapshot.state != "running":
+        if not self._halt_was_running():
             return self._snapshot.notice
         return self._notify(Notice("paused"), state="paused")
 

@@ -76,6 +76,12 @@ class Worker:
             self._want_running = False
         self._join()
 
+    def _halt_was_running(self) -> bool:
+        """_halt(), then whether the job's snapshot still says "running": the caller records its
+        own "paused" notice then; otherwise the notice already there (diverged, done) stands."""
+        self._halt()
+        return self._snapshot.state == "running"
+
     def _join(self) -> None:
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import statistics
 import threading
-import time
 from types import SimpleNamespace
 
 import gradio as gr
 import pytest
 import torch
 
+from bench.common import wait_until
 from playground.compare import Comparison, Pair, comparison_names, differences, read_comparison
 from playground.config import TrainConfig, get_preset
 from playground.ensemble import Ensemble
@@ -70,13 +70,6 @@ def build_demo(registry: SessionRegistry) -> gr.Blocks:
 def compare_threads() -> int:
     return sum(1 for t in threading.enumerate() if t.name == "gan-compare")
 
-
-def wait(condition, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {seconds:g} s waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -161,10 +154,10 @@ def test_a_shape_key_edit_splits_the_pair_and_goes_on_exactly():
 def test_both_advance_and_a_b_edit_reaches_only_b(registry):
     job = Comparison()
     assert registry.start_job("v#compare", job, TINY, TINY.replace(lr_g=2e-3)).code == "fresh"
-    wait(lambda: job.snapshot().step > 20, 60, "20 steps")
+    wait_until(lambda: job.snapshot().step > 20, 60, "20 steps")
     notice = job.update("b", lr_d=3e-3)
     assert notice.code == "applied" and dict(notice.get("live")) == {"lr_d": 3e-3}
-    wait(lambda: job.with_pair(lambda p: p.configs[1].lr_d) == 3e-3, 30, "B's edit to apply")
+    wait_until(lambda: job.with_pair(lambda p: p.configs[1].lr_d) == 3e-3, 30, "B's edit to apply")
     assert job.with_pair(lambda p: (p.configs[0].lr_d, p.ensemble.opt_d.lr)) == (1e-3, [1e-3, 3e-3])
     job.pause()
     snap = job.snapshot()
@@ -193,7 +186,7 @@ def test_closing_the_tab_stops_the_comparison(registry):
     registry.on_close(close_jobs(registry))
     job = Comparison()
     registry.start_job("v#compare", job, TINY, TINY.replace(lr_d=2e-3))
-    wait(lambda: job.snapshot().step > 2, 60, "a few steps")
+    wait_until(lambda: job.snapshot().step > 2, 60, "a few steps")
     registry.close("v")                        # demo.unload: the visitor's tab is gone
     assert not job.running and registry.find("v#compare") is None and compare_threads() == 0
     assert job.start().code == "closed"
@@ -210,7 +203,7 @@ def test_handlers_start_edit_and_tick(registry):
     out = handlers.start(request, values)
     assert "step 0" in out["compare_message"] or "training" in out["compare_message"].lower()
     job = registry.find("v#compare")
-    wait(lambda: job.snapshot().step > 5 and job.snapshot().version > 1, 60, "a render after a few steps")
+    wait_until(lambda: job.snapshot().step > 5 and job.snapshot().version > 1, 60, "a render after a few steps")
     refused = handlers.edit("b")(request, {**values, box_id("b", "lr_d"): "-1"})
     assert refused["compare_message"].startswith("B: ⚠️ Learning rate of D (lr_d)")
     edited = handlers.edit("b")(request, {**values, box_id("b", "lr_d"): "0,002"})

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from bench.common import wait_until
 from playground.config import get_preset
 from playground.map_job import MapJob, MapLimitError, plan_map
 from playground.map_picture import CELL, MARGIN, PENDING, TOP, cell_at, map_picture
@@ -40,13 +41,6 @@ def fields(**changes) -> dict:
 def map_threads() -> int:
     return sum(1 for t in threading.enumerate() if t.name == "gan-map")
 
-
-def wait(condition, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {seconds:g} s waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -148,7 +142,7 @@ def test_stopping_and_closing_end_the_map(registry):
     job = MapJob()
     plan = plan_map("ring_map", X, Y, seeds=1, steps=3000, limits=(64, 3000))
     registry.start_job("v#map", job, plan)
-    wait(lambda: job.snapshot().steps_done > 0, 60, "some training")
+    wait_until(lambda: job.snapshot().steps_done > 0, 60, "some training")
     assert job.pause().code == "map_stopped" and job.snapshot().state == "stopped"
     assert map_threads() == 0
     registry.start_job("v#map", job, plan)
@@ -171,7 +165,7 @@ def test_a_click_opens_the_cells_config_in_the_train_tab(registry):
     handlers, request = MapHandlers(registry, train_tab="train"), SimpleNamespace(session_hash="v")
     assert "map_timer" in handlers.start(request, fields(map_steps="20"))
     job = registry.find("v#map")
-    wait(lambda: not job.running, 120, "the map to finish")
+    wait_until(lambda: not job.running, 120, "the map to finish")
     x, y = centre(row=1, col=2, rows=3)
     out = handlers.open_cell(request, x, y)
     assert (out["controls"]["lr_d"], out["controls"]["lr_g"]) == ("0.002", "0.002")
