@@ -72,6 +72,8 @@ CSS = """
 .intro { font-size: 1.05em; }
 /* The Presentation toggle sits in the page's top-right corner, out of the layout's way. */
 #presentation { position: absolute; top: 10px; right: 12px; width: auto; min-width: 0; z-index: 5; }
+/* On a phone the corner is the title's: the toggle takes its own line under it instead. */
+@media (max-width: 640px) { #presentation { position: static; align-self: flex-end; } }
 /* Presentation mode (the toggle in the header): bigger text for the back of a lecture hall. */
 body.presentation .prose, body.presentation label, body.presentation textarea,
 body.presentation input, body.presentation button { font-size: 18px !important; }
