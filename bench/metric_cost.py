@@ -24,8 +24,8 @@ import torch
 
 from bench.common import DIGITS_DCGAN, RING_MLP, OtherLoad, machine_line, median, rate_for
 from playground.data import make_dataset
-from playground.metrics import (CLASSIFIER_FILE, cache_dir, digit_classifier, digit_quality, evaluate,
-                                js_divergence, point_quality)
+from playground.digit_classifier import CLASSIFIER_FILE, cache_dir, digit_classifier
+from playground.metrics import digit_quality, evaluate, js_divergence, point_quality
 from playground.run import eval_every
 from playground.trainer import Trainer
 

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.datasets import load_digits
 
+from playground import digit_classifier as classifier_module
 from playground import metrics
 from playground.metrics import digit_quality, evaluate, js_divergence, point_quality
 
@@ -99,7 +100,7 @@ def trained(tmp_path_factory):
         expected = torch.rand(3)
         torch.manual_seed(7)
         state = torch.random.get_rng_state()
-        model = metrics.digit_classifier()
+        model = classifier_module.digit_classifier()
         untouched = torch.equal(torch.random.get_rng_state(), state)
         yield SimpleNamespace(model=model, rng_untouched=untouched and torch.equal(torch.rand(3), expected))
 
@@ -118,10 +119,10 @@ def digits16():
 
 
 def test_classifier_is_cached_on_disk_and_in_memory(classifier):
-    path = metrics.cache_dir() / metrics.CLASSIFIER_FILE
+    path = classifier_module.cache_dir() / classifier_module.CLASSIFIER_FILE
     assert path.is_file()
-    assert metrics.digit_classifier() is classifier          # no retraining within a process
-    reloaded = metrics._load_classifier(path)
+    assert classifier_module.digit_classifier() is classifier          # no retraining within a process
+    reloaded = classifier_module.load_classifier(path)
     for a, b in zip(reloaded.state_dict().values(), classifier.state_dict().values()):
         assert torch.equal(a, b)
 
@@ -134,18 +135,18 @@ def test_classifier_training_neither_reseeds_nor_reads_the_global_rng(monkeypatc
     # Another thread drawing from torch's global RNG while the classifier trains (a session
     # building its networks) must not see the RNG reseeded, nor change the classifier.
     seen = []
-    junk = metrics._junk
+    junk = classifier_module.junk_images
 
     def busy_neighbour(*args, **kwargs):
         seen.append(torch.random.get_rng_state())
         torch.rand(100)                      # the neighbour's draw, between two epochs
         return junk(*args, **kwargs)
 
-    quiet = metrics._train_classifier(epochs=2)
+    quiet = classifier_module.train_classifier(epochs=2)
     torch.manual_seed(7)
     before = torch.random.get_rng_state()
-    monkeypatch.setattr(metrics, "_junk", busy_neighbour)
-    busy = metrics._train_classifier(epochs=2)
+    monkeypatch.setattr(classifier_module, "junk_images", busy_neighbour)
+    busy = classifier_module.train_classifier(epochs=2)
     assert torch.equal(seen[0], before)
     for a, b in zip(quiet.state_dict().values(), busy.state_dict().values()):
         assert torch.equal(a, b)
@@ -248,8 +249,8 @@ def test_blended_digits_are_rarely_confident(classifier, digits16):
 def test_temperature_is_fitted_and_saved(classifier, digits16):
     assert classifier.temperature > 1.5          # the MLP alone is overconfident
     # digits16 are the calibration images (upsampling is the same with or without antialias)
-    assert digit_quality(digits16)["confident"] == pytest.approx(metrics.CALIBRATION_CONFIDENT, abs=0.01)
-    reloaded = metrics._load_classifier(metrics.cache_dir() / metrics.CLASSIFIER_FILE)
+    assert digit_quality(digits16)["confident"] == pytest.approx(classifier_module.CALIBRATION_CONFIDENT, abs=0.01)
+    reloaded = classifier_module.load_classifier(classifier_module.cache_dir() / classifier_module.CLASSIFIER_FILE)
     assert reloaded.temperature == pytest.approx(classifier.temperature, rel=1e-6)
 
 
