@@ -5,18 +5,14 @@ locally 127.0.0.1:7860), never from this file, so the same file runs on a laptop
 GAN_PLAYGROUND_MAX_RUNS (default 2) caps the runs that train at the same time; a run nobody
 watches pauses after GAN_PLAYGROUND_UNWATCHED_S (default 180 s).
 """
-from playground.registry import SessionRegistry
-from playground.trainer import set_threads
-from playground.ui.app import build_app, limit_malloc_arenas, max_runs_from_env
-from playground.ui.uploads import MAX_UPLOAD_BYTES
+# Each visitor's run trains in a process of its own (playground/process_session.py), and
+# multiprocessing imports the main script into it as __mp_main__: there, this file must do
+# nothing (no second app, not even the import of Gradio).
+if __name__ != "__mp_main__":
+    from playground.ui.app import served_app
+    from playground.ui.uploads import MAX_UPLOAD_BYTES
 
-# One torch thread per process: these small models are fastest that way, and two threads
-# collapse 50-100x as soon as another run competes for the 2 cores (bench/RESULTS.md).
-set_threads(1)
-# Few malloc arenas: a long-running server with a thread per run otherwise creeps in memory.
-limit_malloc_arenas()
-
-demo = build_app(SessionRegistry(max_running=max_runs_from_env()))
+    demo = served_app()
 
 if __name__ == "__main__":
     # Refuse any upload larger than the largest thing a visitor may upload (a checkpoint),

@@ -1,8 +1,10 @@
 """Followers of a shared run: its training rate with 30 read-only viewers ticking at 1 Hz vs none.
 
-    .venv/bin/python -m bench follow [--viewers 30] [--window 20] [--rounds 2] [--quick]
+    .venv/bin/python -m bench follow [--viewers 30] [--window 20] [--rounds 2] [--quick] [--threads]
 
-The app is served in-process (bench.common.serve). A lecturer's session trains the ring; it
+The app is served in this process, with the registry the served app has: the lecturer's run
+trains in its own process (process_session.ProcessSession; --threads: in a thread of the
+server, as before). The lecturer's session trains the ring; it
 shares a follow code, and --viewers gradio_client clients are made followers of it (as opening
 the page with ?follow=CODE does) and call the follower's /follow (ui/follow.py) once a second
 each, from a separate process, as students' browsers would. Each makes one call first (its page
@@ -25,7 +27,9 @@ import psutil
 
 from bench.common import free_port, machine_line
 from playground.config import get_preset
+from playground.process_session import ProcessSession
 from playground.registry import SessionRegistry
+from playground.session import Session
 from playground.trainer import set_threads
 from playground.ui.app import build_app
 from playground.ui.visitors import Visitors
@@ -64,28 +68,32 @@ print(json.dumps([[s[0], s[-1], len(s)] if s else [] for s in seen]), flush=True
 """
 
 
-def cpu_seconds(viewer: psutil.Process | None) -> dict[str, float]:
-    """CPU seconds so far of the training thread, the rest of this (server) process, and the
-    viewers' process: where the cores went in a window."""
+def cpu_seconds(run: psutil.Process | None, viewer: psutil.Process | None) -> dict[str, float]:
+    """CPU seconds so far of the run (its own process, or its thread in this one), the rest of
+    this (server) process, and the viewers' process: where the cores went in a window."""
+    def total(process: psutil.Process | None) -> float:
+        try:
+            times = process.cpu_times() if process is not None else None
+        except psutil.NoSuchProcess:
+            times = None
+        return times.user + times.system if times else 0.0
+
     trainer = {t.native_id for t in threading.enumerate() if t.name == "gan-trainer"}
     threads = psutil.Process().threads()
-    train = sum(t.user_time + t.system_time for t in threads if t.id in trainer)
-    total = sum(t.user_time + t.system_time for t in threads)
-    try:
-        times = viewer.cpu_times() if viewer is not None else None
-    except psutil.NoSuchProcess:
-        times = None
-    return {"training": train, "server": total - train,
-            "viewers": times.user + times.system if times else 0.0}
+    in_thread = sum(t.user_time + t.system_time for t in threads if t.id in trainer)
+    server = sum(t.user_time + t.system_time for t in threads) - in_thread
+    return {"training": in_thread + total(run), "server": server, "viewers": total(viewer)}
 
 
 def window_rate(session, seconds: float, viewer: psutil.Process | None = None) -> float:
     """The run's steps/s over `seconds`; prints the cores each part used meanwhile."""
-    first, began, cpu = session.snapshot().step, time.monotonic(), cpu_seconds(viewer)
+    child = getattr(session, "_process", None)          # a ProcessSession's run process
+    run = psutil.Process(child.pid) if child is not None else None
+    first, began, cpu = session.snapshot().step, time.monotonic(), cpu_seconds(run, viewer)
     time.sleep(seconds)
     rate = (session.snapshot().step - first) / (time.monotonic() - began)
-    used = {k: (v - cpu[k]) / seconds for k, v in cpu_seconds(viewer).items()}
-    print(f"  {rate:6.1f} steps/s · cores used: training thread {used['training']:.2f}, "
+    used = {k: (v - cpu[k]) / seconds for k, v in cpu_seconds(run, viewer).items()}
+    print(f"  {rate:6.1f} steps/s · cores used: training {used['training']:.2f}, "
           f"rest of the server {used['server']:.2f}, viewers {used['viewers']:.2f}", flush=True)
     return rate
 
@@ -97,12 +105,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--nice", type=int, default=10, help="the viewers' process's niceness")
     parser.add_argument("--quick", action="store_true", help="5 viewers, 6 s windows, 1 round")
+    parser.add_argument("--threads", action="store_true",
+                        help="train the run in a thread of the server (the old design), not its own process")
     args = parser.parse_args(argv)
     if args.quick:
         args.viewers, args.window, args.rounds = 5, 6.0, 1
     set_threads(1)
     print(machine_line())
-    registry, visitors = SessionRegistry(max_running=2), Visitors(lesson="ring_stable")
+    session_class = Session if args.threads else ProcessSession
+    registry = SessionRegistry(max_running=2, session_class=session_class)
+    visitors = Visitors(lesson="ring_stable")
     config = get_preset("ring_stable").config.replace(device="cpu")
     demo = build_app(registry, visitors)
     port = free_port()

@@ -55,8 +55,7 @@ def answer(registry, keys: list[str]) -> None:
     for key in list(keys):
         session = registry.find(key)
         if session is not None:          # not session.snapshot(): reading it counts as watching
-            run = session.run
-            sessions[key] = {"step": run.step_count if run is not None else 0,
+            sessions[key] = {"step": session.step_count,
                              "running": session.running, "last_seen": session.last_seen}
     print(PREFIX, json.dumps({"t": time.monotonic(), "sessions": sessions,
                               "tids": trainer_thread_ids()}), flush=True)

@@ -148,12 +148,9 @@ def write_outputs(run: Run, out: Path) -> None:
 
 def serve_app() -> int:
     """What app.py does; the UI is imported here only, so `train` and `presets` never load gradio."""
-    from .registry import SessionRegistry
-    from .ui.app import build_app, limit_malloc_arenas, max_runs_from_env
+    from .ui.app import served_app
     from .ui.uploads import MAX_UPLOAD_BYTES
-    set_threads(1)
-    limit_malloc_arenas()
-    build_app(SessionRegistry(max_running=max_runs_from_env())).launch(max_file_size=MAX_UPLOAD_BYTES)
+    served_app().launch(max_file_size=MAX_UPLOAD_BYTES)
     return 0
 
 

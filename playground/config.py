@@ -55,6 +55,18 @@ class ConfigError(ValueError):
         self.key, self.value, self.allowed = key, value, allowed
         super().__init__(f"{key}={value!r} is not allowed: {allowed}")
 
+    def __reduce__(self):
+        # Raised in a run's own process (process_session.py) and again in the server's: rebuilt
+        # from its fields and message, not from __init__'s arguments (BudgetError's differ).
+        return _rebuilt_error, (type(self), self.args, dict(self.__dict__))
+
+
+def _rebuilt_error(cls: type, args: tuple, fields: dict) -> ConfigError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(fields)
+    return error
+
 
 @dataclass(frozen=True)
 class TrainConfig:

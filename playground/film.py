@@ -84,6 +84,17 @@ class Film:
 
 
 # --- pictures and timelapse ------------------------------------------------------------
+def frame_at(run, index: int, real_points: int = 300):
+    """(frame, real points or None) of `run`'s film at `index` (clamped), or None without one:
+    what the History slider shows. A module-level function, so it can be sent to a run that
+    trains in its own process (process_session.py)."""
+    if run.film is None or not run.film.frames:
+        return None
+    frames = run.film.frames
+    frame = frames[max(0, min(index, len(frames) - 1))]
+    return frame, None if frame.images else run.real[:real_points]
+
+
 def frame_picture(frame: Frame, real: np.ndarray | None = None, extent: float | None = None) -> Image.Image:
     """One frame as a picture with its step written in a corner (for GIF / MP4)."""
     if frame.images:

@@ -46,8 +46,12 @@ class SessionRegistry:
 
     def __init__(self, max_running: int = 2, idle_s: float | None = None,
                  unwatched_s: float | None = None, sweep_every_s: float = SWEEP_EVERY_S,
-                 config: TrainConfig | None = None):
+                 config: TrainConfig | None = None,
+                 session_class: Callable[[TrainConfig], Session] = Session):
         self.max_running = max_running
+        # Session (a thread in this process) or process_session.ProcessSession (a process per
+        # run, what the served app uses: bench/RESULTS.md §15); both have the same API.
+        self.session_class = session_class
         self.config = config or TrainConfig()     # what a new session starts from (the page's default)
         self.idle_s = idle_s or seconds_from_env("GAN_PLAYGROUND_IDLE_S", DEFAULT_IDLE_S)
         self.unwatched_s = unwatched_s or seconds_from_env("GAN_PLAYGROUND_UNWATCHED_S",
@@ -69,7 +73,7 @@ class SessionRegistry:
         with self._lock:
             session = self._sessions.get(key)
             if session is None:
-                session = self._sessions[key] = Session(self.config)
+                session = self._sessions[key] = self.session_class(self.config)
             if self._sweeper is None:
                 self._sweeper = threading.Thread(target=self._sweep_loop, name="gan-sweeper",
                                                  daemon=True)

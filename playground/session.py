@@ -230,6 +230,16 @@ class Session(Worker):
         """fn(trainer) between steps; None before any run exists."""
         return self.with_run(lambda run: fn(run.trainer))
 
+    def has_run(self) -> bool:
+        """Whether a run exists (built by Start, Step, Reset or a resume)."""
+        return self.run is not None
+
+    @property
+    def step_count(self) -> int:
+        """The run's step, without counting as watching (snapshot() does: the idle sweep)."""
+        run = self.run
+        return run.step_count if run is not None else 0
+
     # --- the worker -------------------------------------------------------------------------
     def _work(self) -> None:
         last_render = began = time.monotonic()

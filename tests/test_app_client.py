@@ -74,3 +74,33 @@ def test_two_visitors_are_isolated_and_closing_one_stops_its_thread(app):
         second.close()
         registry.close(first.session_hash)
         registry.close(second.session_hash)
+
+
+@pytest.fixture
+def served(monkeypatch):
+    """The app exactly as app.py serves it (ui/app.served_app): runs in their own processes."""
+    monkeypatch.setenv("GRADIO_HEARTBEAT_INTERVAL", "0.3")
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+    from playground.ui.app import served_app
+    demo = served_app()
+    port = free_port()
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    yield f"http://127.0.0.1:{port}/", demo.registry
+    demo.close()
+
+
+def test_the_served_app_trains_a_visitors_run_in_its_own_process(served):
+    url, registry = served
+    before = trainer_threads()
+    client = gradio_client.Client(url, verbose=False, download_files=False)
+    try:
+        assert message(client.predict(*control_args(client, "/start", TINY), api_name="/start")) == "Training."
+        wait_until(lambda: step_of(client) > 20, 30, "the run to advance")
+        session = registry.get(client.session_hash)
+        assert session._process.is_alive() and trainer_threads() == before   # no thread here
+        client.close()          # the tab is gone: the run stops, and its process ends
+        wait_until(lambda: not session._process.is_alive(), 20, "the closed visitor's process to end")
+        assert len(registry) == 0
+    finally:
+        client.close()
+        registry.close(client.session_hash)

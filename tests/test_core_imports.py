@@ -10,7 +10,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "playground"
 NAMED_CORE = ["config", "data", "models", "losses", "trainer", "metrics", "diagnose", "latent",
               "checkpoint", "history", "pictures", "cli"]
-NOT_CORE = {"__main__", "worker", "session", "registry", "compare", "map_job", "charts", "ui", "app"}   # the session layer, the UI side, a script
+NOT_CORE = {"__main__", "worker", "session", "process_session", "fork_warmup", "registry",
+            "compare", "map_job", "charts", "ui", "app"}   # the session layer, the UI side, a script
 
 
 def core_modules():

@@ -111,6 +111,22 @@ def max_runs_from_env() -> int:
     return value
 
 
+def served_app() -> gr.Blocks:
+    """The app as app.py and `python -m playground serve` serve it: one torch thread, few malloc
+    arenas, at most GAN_PLAYGROUND_MAX_RUNS runs at once, each visitor's run in its own
+    process (process_session.py), and the fork server those processes come from warming up."""
+    from ..process_session import ProcessSession, warm_up
+    from ..trainer import set_threads
+    # One torch thread per process: these small models are fastest that way, and two threads
+    # collapse 50-100x as soon as another run competes for the 2 cores (bench/RESULTS.md).
+    set_threads(1)
+    # Few malloc arenas: a long-running server with a thread per run otherwise creeps in memory.
+    limit_malloc_arenas()
+    demo = build_app(SessionRegistry(max_running=max_runs_from_env(), session_class=ProcessSession))
+    warm_up()
+    return demo
+
+
 def build_app(registry: SessionRegistry | None = None, visitors: Visitors | None = None) -> gr.Blocks:
     """The Gradio app, queued and ready to launch (with the caller's registry / visitors, if given)."""
     if registry is None:          # (not `registry or ...`: an empty registry is falsy, it has __len__)

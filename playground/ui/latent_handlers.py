@@ -10,6 +10,7 @@ Handlers take and return dicts keyed by elem_id (ui/page.py), like the Train tab
 from __future__ import annotations
 
 import math
+import operator
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,11 +97,11 @@ class LatentHandlers:
         if source == "upload":
             return self._uploaded(request, upload)
         session = self.registry.get(request.session_hash)
-        config = session.with_trainer(lambda trainer: trainer.config)
+        config = session.with_trainer(operator.attrgetter("config"))
         if config is None:
             raise LatentError(NO_MODEL)
         real = session.snapshot().real
-        return Model(config, lambda z: session.with_trainer(lambda trainer: trainer.generate(z)),
+        return Model(config, lambda z: session.with_trainer(operator.methodcaller("generate", z)),
                      None if real is None else real[:REAL_POINTS])     # i.i.d.: a prefix is fair
 
     def _uploaded(self, request, upload: str | None) -> Model:

@@ -10,6 +10,7 @@ before it drops the old one), and the refused box goes back to the value the run
 """
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from ..checkpoint import CheckpointError
@@ -17,7 +18,7 @@ from ..config import ConfigError, TrainConfig, get_preset
 from ..data import DataError
 from ..points_csv import points_from_drawing
 from ..session import Session
-from ..film import frame_picture
+from ..film import frame_at, frame_picture
 from ..pictures import png_data_uri
 from . import exports, predict, tick, uploads
 from .controls import DATASET_LABELS, KEYS, config_from_values, shown, values_from_config
@@ -141,7 +142,7 @@ class TrainHandlers:
         try:
             preset = get_preset(values["preset"])
             session = self._session(request)
-            if session.trainer is not None:
+            if session.has_run():
                 session.reset(preset.config)       # builds first: a refusal changes nothing
             else:
                 session.update(**preset.config.to_dict())
@@ -188,7 +189,7 @@ class TrainHandlers:
         try:
             session.update(**self._config(request, values).to_dict())
         except USER_ERRORS as err:
-            if session.trainer is None:
+            if not session.has_run():
                 return self._refused(request, err)
             warning = " " + refusal(err)
         try:
@@ -214,7 +215,7 @@ class TrainHandlers:
         visitor = self.visitors.get(request.session_hash)
         folder = exports.folder_for(visitor.export_dir)
         visitor.export_dir = str(folder)
-        files = session.with_run(lambda run: exports.export_run(folder, run))
+        files = session.with_run(functools.partial(exports.export_run, folder))
         if files is None:
             return {"message": "No run yet: press Start or Step first, then prepare downloads."}
         step = session.snapshot().step
@@ -250,7 +251,7 @@ class TrainHandlers:
             index = int(float(values.get("history_slider") or 0))
         except (TypeError, ValueError):
             return {}
-        frame = self._session(request).with_run(lambda run: _frame_at(run, index))
+        frame = self._session(request).with_run(functools.partial(frame_at, index=index))
         if frame is None:
             return {"history_view": "<p>No frames yet: press Start.</p>"}
         frame, real = frame
@@ -261,15 +262,6 @@ class TrainHandlers:
     def close(self, request, values=None) -> None:
         """The tab closed: stop its run (the registry's on_close drops the visitor's files)."""
         self.registry.close(request.session_hash)
-
-
-def _frame_at(run, index: int):
-    """(frame, real points or None) of the run's film at `index` (clamped), or None."""
-    if run.film is None or not run.film.frames:
-        return None
-    frames = run.film.frames
-    frame = frames[max(0, min(index, len(frames) - 1))]
-    return frame, None if frame.images else run.real[:300]
 
 
 __all__ = ["TrainHandlers", "lesson_markdown", "label", "shown"]

@@ -1,0 +1,222 @@
+"""ProcessSession: a Session whose run trains in a process of its own, not in the web server's.
+
+    session = ProcessSession(config)     # nothing starts yet: the process comes with the first command
+    session.start()                      # the same commands, notices and snapshots as Session
+    snap = session.snapshot()            # the child's latest snapshot, pushed a few times a second
+
+Why: in one process, the training thread and the web server share one GIL. Every request the
+server answers is Python work that the training thread waits for: 30 students following a run
+at 1 Hz cost the server about 0.3 core of GIL time, and the run fell to 0.6-0.7 of its rate
+(bench/follow.py, bench/RESULTS.md §15). In its own process the run has its own GIL and its own
+core; the server and the followers share the other.
+
+How: the child (forked from a fork server that has already imported torch and the core and
+stepped a tiny run, fork_warmup.py, so a new one builds its run in milliseconds) holds a real Session and answers one command at
+a time over a pipe: (name, args, kwargs) in, (outcome, value, snapshot) out. A pusher thread
+in the child sends the snapshot whenever it changes, at most every PUSH_EVERY_S, so the
+server's page ticks read the latest one without asking. Errors raised by a command (a
+ConfigError, a DataError...) are raised again here. `with_run` / `with_trainer` send their
+function to the child, so it must be picklable: a module-level function, a functools.partial
+of one, or an operator.attrgetter / methodcaller, never a lambda.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import threading
+import time
+
+import torch
+
+from .config import TrainConfig
+from .snapshot import Notice, Snapshot
+
+PUSH_EVERY_S = 0.25           # the page ticks at 1 Hz; its step count is at most this stale
+REPLY_TIMEOUT_S = 600.0       # a command waits this long for the child (a build, an export)
+_CONTEXT = multiprocessing.get_context("forkserver")
+_CONTEXT.set_forkserver_preload(["playground.session", "playground.fork_warmup"])
+
+
+def warm_up() -> None:
+    """Start the fork server now, in the background: it imports torch and the core once
+    (~3 s here), so the first visitor's Start does not wait for that."""
+    from multiprocessing import forkserver
+    threading.Thread(target=forkserver.ensure_running, name="gan-forkserver-warm-up",
+                     daemon=True).start()
+
+
+def _child_main(conn, config: TrainConfig, threads: int) -> None:
+    """The child: a Session, its commands from `conn`, and its snapshots pushed back."""
+    from .session import Session          # already imported by the fork server: instant
+    torch.set_num_threads(threads)
+    session = Session(config)
+    send_lock = threading.Lock()
+    done = threading.Event()
+
+    def push() -> None:
+        last = None
+        while not done.wait(PUSH_EVERY_S):
+            with send_lock:               # taken and sent in one go: never older than a reply
+                snap = session.snapshot()
+                key = (snap.version, snap.step, snap.state, snap.notice)
+                if key != last:
+                    conn.send(("snapshot", snap))
+                    last = key
+
+    threading.Thread(target=push, name="gan-snapshot-push", daemon=True).start()
+    try:
+        while (message := conn.recv()) is not None:
+            name, args, kwargs = message
+            try:
+                target = getattr(session, name)
+                outcome = ("ok", target(*args, **kwargs) if callable(target) else target)
+            except Exception as error:    # the caller's to handle, as in one process
+                outcome = ("error", error)
+            with send_lock:
+                conn.send(("reply", *outcome, session.snapshot()))
+    except (EOFError, OSError):
+        pass                              # the server went away: end with it
+    finally:
+        done.set()
+        session.stop()
+
+
+class ProcessSession:
+    """Session's API, served by a child process. Safe to call from any thread."""
+
+    def __init__(self, config: TrainConfig | None = None):
+        self._initial = config or TrainConfig()
+        self._snapshot = Snapshot(state="idle", config=self._initial)
+        self._replies: queue.Queue = queue.Queue()
+        self._call_lock = threading.Lock()
+        self._process = None
+        self._conn = None
+        self._stopped = False
+        self.last_seen = time.monotonic()
+
+    # --- the child ---------------------------------------------------------------------------
+    def _ensure_child(self) -> None:
+        """Start the child on first use (call with _call_lock held)."""
+        if self._process is not None:
+            return
+        ours, theirs = _CONTEXT.Pipe()
+        self._process = _CONTEXT.Process(target=_child_main, name="gan-run",
+                                         args=(theirs, self._initial, torch.get_num_threads()),
+                                         daemon=True)
+        self._process.start()
+        theirs.close()
+        self._conn = ours
+        threading.Thread(target=self._receive, name="gan-run-receiver", daemon=True).start()
+
+    def _receive(self) -> None:
+        """Snapshots to _snapshot, replies to the waiting command; EOF when the child ends."""
+        conn = self._conn
+        try:
+            while True:
+                message = conn.recv()
+                self._snapshot = message[-1]
+                if message[0] == "reply":
+                    self._replies.put(message[1:3])
+        except (EOFError, OSError):
+            self._replies.put(("gone", None))
+
+    def _call(self, name: str, *args, **kwargs):
+        """`name`(*args, **kwargs) on the child's Session; its value, or its error raised here."""
+        self.last_seen = time.monotonic()
+        with self._call_lock:
+            if self._stopped:
+                return Notice("closed")
+            self._ensure_child()
+            self._conn.send((name, args, kwargs))
+            try:
+                outcome, value = self._replies.get(timeout=REPLY_TIMEOUT_S)
+            except queue.Empty:
+                raise RuntimeError(f"the run's process did not answer {name!r} in time") from None
+        if outcome == "error":
+            raise value
+        if outcome == "gone":
+            raise RuntimeError("the run's process has ended")
+        return value
+
+    # --- Session's commands --------------------------------------------------------------------
+    def start(self, config: TrainConfig | None = None) -> Notice:
+        return self._call("start", config)
+
+    def pause(self) -> Notice:
+        return self._call("pause") if self._process is not None else self._snapshot.notice
+
+    def step(self, d_steps: int | None = None, g_steps: int | None = None) -> Notice:
+        return self._call("step", d_steps, g_steps)
+
+    def explain(self):
+        return self._call("explain")
+
+    def reset(self, config: TrainConfig | None = None) -> Notice:
+        return self._call("reset", config)
+
+    def resume(self, path) -> Notice:
+        return self._call("resume", str(path))
+
+    def update(self, **changes) -> Notice:
+        return self._call("update", **changes)
+
+    def restore(self) -> Notice:
+        return self._call("restore")
+
+    def notify(self, notice: Notice) -> Notice:
+        return self._call("notify", notice)
+
+    def with_run(self, fn):
+        """fn(run) in the child, between steps; fn must be picklable (see the module's note).
+        None before any run exists, as Session's."""
+        return self._call("with_run", fn) if self._live() else None
+
+    def with_trainer(self, fn):
+        return self._call("with_trainer", fn) if self._live() else None
+
+    def _live(self) -> bool:
+        return self._process is not None and not self._stopped
+
+    def has_run(self) -> bool:
+        return self._live() and self._call("has_run")
+
+    @property
+    def config(self) -> TrainConfig:
+        """The config the next fresh run would use (the child's, once there is one)."""
+        return self._call("config") if self._process is not None else self._initial
+
+    @property
+    def step_count(self) -> int:
+        """The run's step as last pushed, without counting as watching."""
+        return self._snapshot.step
+
+    @property
+    def running(self) -> bool:
+        return self._snapshot.state == "running"
+
+    def snapshot(self) -> Snapshot:
+        """The latest snapshot the child pushed (its step at most PUSH_EVERY_S old)."""
+        self.last_seen = time.monotonic()
+        return self._snapshot
+
+    def stop(self) -> None:
+        """End the run and its process."""
+        with self._call_lock:
+            if self._stopped:
+                return
+            self._stopped = True
+            process, conn = self._process, self._conn
+        if process is None:
+            return
+        try:
+            conn.send(None)
+        except OSError:
+            pass
+        process.join(timeout=10)
+        if process.is_alive():
+            process.kill()
+            process.join()
+        conn.close()
+
+
+__all__ = ["ProcessSession", "warm_up"]
