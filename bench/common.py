@@ -195,14 +195,22 @@ def _cpu(process) -> float:
 
 
 def schedstat(thread: tuple[int, int | None] | None) -> tuple[float, float] | None:
-    """(seconds on a core, seconds runnable but waiting for one) of thread (pid, tid)."""
-    if thread is None or thread[1] is None:
+    """(seconds on a core, seconds runnable but waiting for one) of thread (pid, tid); with
+    tid None, of every thread of process pid summed (a run in its own process: its trainer
+    thread and the snapshot pusher, which takes ~1 % of it)."""
+    if thread is None or thread[0] is None:
         return None
+    pid, tid = thread
+    folder = Path(f"/proc/{pid}/task")
+    tasks = [folder / str(tid)] if tid is not None else list(folder.glob("*"))
+    run = wait = 0.0
     try:
-        run_ns, wait_ns, _ = Path(f"/proc/{thread[0]}/task/{thread[1]}/schedstat").read_text().split()
+        for task in tasks:
+            run_ns, wait_ns, _ = (task / "schedstat").read_text().split()
+            run, wait = run + int(run_ns) / 1e9, wait + int(wait_ns) / 1e9
     except (OSError, ValueError):
         return None
-    return int(run_ns) / 1e9, int(wait_ns) / 1e9
+    return (run, wait) if tasks else None
 
 
 class CpuMeter:

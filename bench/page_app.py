@@ -55,7 +55,9 @@ def answer(registry, keys: list[str]) -> None:
     for key in list(keys):
         session = registry.find(key)
         if session is not None:          # not session.snapshot(): reading it counts as watching
+            process = getattr(session, "_process", None)     # a ProcessSession's run process
             sessions[key] = {"step": session.step_count,
+                             "run_pid": process.pid if process is not None else None,
                              "running": session.running, "last_seen": session.last_seen}
     print(PREFIX, json.dumps({"t": time.monotonic(), "sessions": sessions,
                               "tids": trainer_thread_ids()}), flush=True)
@@ -158,6 +160,10 @@ class AppRun:
         answer = self.app.query(command if command == "q" else f"{command} {self.key}")
         session = answer["sessions"][self.key]
         return answer["t"], session["step"], (answer["tids"] or [None])[0], session["last_seen"]
+
+    def run_pid(self) -> int | None:
+        """The pid of the process the run trains in, when it is not the app's (the served app)."""
+        return self.app.query()["sessions"][self.key].get("run_pid")
 
 
 if __name__ == "__main__":
