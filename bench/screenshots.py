@@ -131,19 +131,21 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def shoot(out: Path, take) -> list[Path]:
-    """Serve the app in-process, open Chromium, and call take(browser, url) -> the pictures;
+    """Serve the app as app.py does, open Chromium, and call take(browser, url) -> the pictures;
     prints their paths ([] without chromium)."""
     if not chromium_available():
         print("chromium not installed at /usr/bin/chromium (make browser)", file=sys.stderr)
         return []
     from playwright.sync_api import sync_playwright
 
+    from playground.process_session import ProcessSession
     from playground.registry import SessionRegistry
     from playground.trainer import set_threads
 
-    set_threads(1)          # as app.py does
+    set_threads(1)          # as app.py does, and its runs in their own processes
     out.mkdir(parents=True, exist_ok=True)
-    with serve(SessionRegistry(max_running=2)) as url, sync_playwright() as playwright:
+    registry = SessionRegistry(max_running=2, session_class=ProcessSession)
+    with serve(registry) as url, sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         try:
             shots = take(browser, url)
