@@ -21,6 +21,7 @@ of one, or an operator.attrgetter / methodcaller, never a lambda.
 """
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import queue
 import threading
@@ -33,6 +34,7 @@ from .snapshot import Notice, Snapshot
 
 PUSH_EVERY_S = 0.25           # the page ticks at 1 Hz; its step count is at most this stale
 REPLY_TIMEOUT_S = 600.0       # a command waits this long for the child (a build, an export)
+ENDED = "run_process_ended"   # the notice when the child died under the run (ui/wording.py)
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(["playground.session", "playground.fork_warmup"])
 
@@ -87,7 +89,7 @@ class ProcessSession:
     def __init__(self, config: TrainConfig | None = None):
         self._initial = config or TrainConfig()
         self._snapshot = Snapshot(state="idle", config=self._initial)
-        self._replies: queue.Queue = queue.Queue()
+        self._replies: queue.Queue | None = None
         self._call_lock = threading.Lock()
         self._process = None
         self._conn = None
@@ -96,7 +98,7 @@ class ProcessSession:
 
     # --- the child ---------------------------------------------------------------------------
     def _ensure_child(self) -> None:
-        """Start the child on first use (call with _call_lock held)."""
+        """Start the child on first use, or after it died (call with _call_lock held)."""
         if self._process is not None:
             return
         ours, theirs = _CONTEXT.Pipe()
@@ -105,38 +107,57 @@ class ProcessSession:
                                          daemon=True)
         self._process.start()
         theirs.close()
-        self._conn = ours
-        threading.Thread(target=self._receive, name="gan-run-receiver", daemon=True).start()
+        self._conn, self._replies = ours, queue.Queue()   # a fresh queue: no stale "gone"
+        threading.Thread(target=self._receive, args=(ours, self._replies),
+                         name="gan-run-receiver", daemon=True).start()
 
-    def _receive(self) -> None:
-        """Snapshots to _snapshot, replies to the waiting command; EOF when the child ends."""
-        conn = self._conn
+    def _receive(self, conn, replies: queue.Queue) -> None:
+        """Snapshots to _snapshot, replies to the waiting command. When the child ends without
+        being stopped (killed for memory, a crash), the page is told and the run is over."""
         try:
             while True:
                 message = conn.recv()
                 self._snapshot = message[-1]
                 if message[0] == "reply":
-                    self._replies.put(message[1:3])
+                    replies.put(message[1:3])
         except (EOFError, OSError):
-            self._replies.put(("gone", None))
+            if not self._stopped:
+                self._snapshot = dataclasses.replace(self._snapshot, state="stopped",
+                                                     notice=Notice(ENDED), steps_per_s=0.0)
+            replies.put(("gone", None))
 
     def _call(self, name: str, *args, **kwargs):
-        """`name`(*args, **kwargs) on the child's Session; its value, or its error raised here."""
+        """`name`(*args, **kwargs) on the child's Session; its value, or its error raised here.
+        If the child has died, the command answers Notice(ENDED) and the next one starts a
+        fresh child (the run is lost, the session goes on)."""
+        return self._ask(Notice(ENDED), name, args, kwargs)
+
+    def _ask(self, gone, name: str, args: tuple = (), kwargs: dict | None = None):
+        """_call's work; `gone` is what to answer when the child has died."""
+        kwargs = kwargs or {}
         self.last_seen = time.monotonic()
         with self._call_lock:
             if self._stopped:
                 return Notice("closed")
             self._ensure_child()
-            self._conn.send((name, args, kwargs))
             try:
+                self._conn.send((name, args, kwargs))
                 outcome, value = self._replies.get(timeout=REPLY_TIMEOUT_S)
+            except OSError:                 # the pipe broke under the send
+                outcome, value = "gone", None
             except queue.Empty:
                 raise RuntimeError(f"the run's process did not answer {name!r} in time") from None
+            if outcome == "gone":
+                self._forget_child()
+                return gone
         if outcome == "error":
             raise value
-        if outcome == "gone":
-            raise RuntimeError("the run's process has ended")
         return value
+
+    def _forget_child(self) -> None:
+        process, self._process = self._process, None
+        self._conn.close()
+        process.join(timeout=5)
 
     # --- Session's commands --------------------------------------------------------------------
     def start(self, config: TrainConfig | None = None) -> Notice:
@@ -149,7 +170,7 @@ class ProcessSession:
         return self._call("step", d_steps, g_steps)
 
     def explain(self):
-        return self._call("explain")
+        return self._ask((Notice(ENDED), []), "explain")
 
     def reset(self, config: TrainConfig | None = None) -> Notice:
         return self._call("reset", config)
@@ -169,21 +190,21 @@ class ProcessSession:
     def with_run(self, fn):
         """fn(run) in the child, between steps; fn must be picklable (see the module's note).
         None before any run exists, as Session's."""
-        return self._call("with_run", fn) if self._live() else None
+        return self._ask(None, "with_run", (fn,)) if self._live() else None
 
     def with_trainer(self, fn):
-        return self._call("with_trainer", fn) if self._live() else None
+        return self._ask(None, "with_trainer", (fn,)) if self._live() else None
 
     def _live(self) -> bool:
         return self._process is not None and not self._stopped
 
     def has_run(self) -> bool:
-        return self._live() and self._call("has_run")
+        return self._live() and self._ask(False, "has_run")
 
     @property
     def config(self) -> TrainConfig:
         """The config the next fresh run would use (the child's, once there is one)."""
-        return self._call("config") if self._process is not None else self._initial
+        return self._ask(self._initial, "config") if self._live() else self._initial
 
     @property
     def step_count(self) -> int:

@@ -19,10 +19,12 @@ from playground.config import ConfigError, get_preset
 from playground.process_session import ProcessSession
 from playground.registry import SessionRegistry
 from playground.session import Session
+from playground.snapshot import Notice
 from playground.ui.controls import values_from_config
 from playground.ui.latent_handlers import LatentHandlers
 from playground.ui.train_handlers import TrainHandlers
 from playground.ui.visitors import Visitors
+from playground.ui.wording import notice_text
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = get_preset("ring_stable").config.replace(width=16, batch_size=32)
@@ -114,3 +116,14 @@ def test_app_py_as_the_childs_main_module_builds_nothing():
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_a_run_process_that_dies_is_reported_and_the_next_command_starts_afresh(session):
+    session.step()
+    session.step()
+    session._process.kill()                   # what the kernel's OOM killer would do
+    wait_until(lambda: session.snapshot().notice.code == "run_process_ended", 20, "the page to be told")
+    assert session.snapshot().state == "stopped" and not session.running
+    assert session.step().code == "run_process_ended"     # this command learns it ...
+    assert session.step().code == "stepped" and session.snapshot().step == 1   # ... the next is fresh
+    assert "press Start or Step for a fresh one" in notice_text(Notice("run_process_ended"))

@@ -21,6 +21,8 @@ NOTICES = {
     "reset": "Fresh weights: press Start.",
     "stopped": "This run has ended.",
     "closed": "This session has ended: reload the page.",
+    "run_process_ended": ("The run's process ended unexpectedly (the server may have run short of "
+                          "memory), so this run is lost: press Start or Step for a fresh one."),
     "diverged": ("The run diverged: a loss became infinite or NaN, so training paused itself "
                  "(see Findings). Restore the last good weights, or lower the learning rates and "
                  "press Reset."),
