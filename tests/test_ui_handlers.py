@@ -24,7 +24,8 @@ from playground.ui.controls import values_from_config
 from playground.ui.latent_handlers import NO_MODEL, LatentHandlers
 from playground.ui.train_handlers import TrainHandlers
 from playground.ui.visitors import Visitors
-from playground.ui.wording import ALL_WELL, BEFORE_RUN
+from playground.snapshot import Notice
+from playground.ui.wording import ALL_WELL, BEFORE_RUN, notice_text
 from latent_calls import check, slide, walk
 
 TINY = TrainConfig(width=16, depth=2, batch_size=32, seed=3)
@@ -338,6 +339,21 @@ def test_tick_sends_small_figures_and_nothing_when_nothing_changed(ui, preset):
     assert set(again) == {"sent"}                      # nothing new: nothing sent
     findings = tick(train, req)["findings"]
     assert findings == ALL_WELL or findings.count("**") >= 2
+
+
+def test_a_pause_nobody_asked_for_reaches_the_message_area_once(ui):
+    # The sweeper pauses a run nobody watches; the page says why when its visitor looks again,
+    # once, and a command's own notice is left to the command's reply.
+    train, _, request = ui
+    req = request()
+    train.step(req, values(TINY))
+    assert "message" not in tick(train, req)              # "stepped": the Step button said it
+    session = train.registry.get(req.session_hash)
+    session.notify(Notice("unwatched", (("seconds", 180),)))
+    told = tick(train, req)
+    assert told["message"] == notice_text(Notice("unwatched", (("seconds", 180),)))
+    assert "nobody watching" in told["message"]
+    assert "message" not in tick(train, req, told["sent"])  # once
 
 
 def test_a_new_visitor_trains_what_the_page_shows():

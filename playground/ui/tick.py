@@ -32,11 +32,15 @@ from .. import charts
 from ..losses import LOSSES
 from ..pictures import image_grid, png_data_uri
 from ..snapshot import Snapshot
-from .wording import findings_markdown, status_line
+from .wording import findings_markdown, notice_text, status_line
 
 GRID_PIXELS = 300           # the sample grid's PNG is about this wide; the page scales it crisply
 OUTPUTS = ("status", "loss_plot", "prob_plot", "grad_plot", "quality_plot", "field_plot",
-           "grid_image", "findings", "restore", "history_slider", "sent")
+           "grid_image", "findings", "restore", "history_slider", "message", "sent")
+# Notices no button of this page asked for: the run paused itself (nobody watched, it diverged)
+# or its process ended. A command's own notice is already in the message area, and re-showing it
+# would wipe a later refusal there, so only these reach it from the tick, once each.
+UNPROMPTED = ("unwatched", "diverged", "run_process_ended")
 BLANK = "press Start (or Step) to train"
 
 
@@ -109,6 +113,8 @@ def tick(snap: Snapshot, sent: dict | None, owner: str = "") -> dict[str, Any]:
         out["findings"] = text
     if changed("restore", snap.can_restore):
         out["restore"] = gr.update(interactive=snap.can_restore)
+    if changed("notice", (snap.notice, snap.step)) and snap.notice.code in UNPROMPTED:
+        out["message"] = notice_text(snap.notice)
     if changed("film", len(snap.film_steps)):
         # The range grows with the film; the visitor's position on it is left alone.
         out["history_slider"] = gr.update(maximum=max(1, len(snap.film_steps) - 1))
