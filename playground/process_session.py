@@ -30,6 +30,7 @@ import time
 import torch
 
 from .config import TrainConfig
+from .session import Session
 from .snapshot import Notice, Snapshot
 
 PUSH_EVERY_S = 0.25           # the page ticks at 1 Hz; its step count is at most this stale
@@ -49,7 +50,6 @@ def warm_up() -> None:
 
 def _child_main(conn, config: TrainConfig, threads: int) -> None:
     """The child: a Session, its commands from `conn`, and its snapshots pushed back."""
-    from .session import Session          # already imported by the fork server: instant
     torch.set_num_threads(threads)
     session = Session(config)
     send_lock = threading.Lock()
@@ -87,8 +87,11 @@ class ProcessSession:
     """Session's API, served by a child process. Safe to call from any thread."""
 
     def __init__(self, config: TrainConfig | None = None):
-        self._initial = config or TrainConfig()
-        self._snapshot = Snapshot(state="idle", config=self._initial)
+        # Until a command needs a run, a plain Session here (no thread, no run: it validates and
+        # keeps the config and the notices), so a visitor who only opens the page, edits the
+        # controls or is refused by the run cap costs no process.
+        self._local = Session(config or TrainConfig())
+        self._snapshot = self._local.snapshot()
         self._replies: queue.Queue | None = None
         self._call_lock = threading.Lock()
         self._process = None
@@ -103,7 +106,7 @@ class ProcessSession:
             return
         ours, theirs = _CONTEXT.Pipe()
         self._process = _CONTEXT.Process(target=_child_main, name="gan-run",
-                                         args=(theirs, self._initial, torch.get_num_threads()),
+                                         args=(theirs, self._local.config, torch.get_num_threads()),
                                          daemon=True)
         self._process.start()
         theirs.close()
@@ -155,16 +158,19 @@ class ProcessSession:
         return value
 
     def _forget_child(self) -> None:
+        """After the child died: back to a local Session with the run's last config, which
+        tells the page what happened (the tick shows its notice)."""
         process, self._process = self._process, None
         self._conn.close()
         process.join(timeout=5)
+        self._local = Session(self._snapshot.config or self._local.config)
+        self._local.notify(Notice(ENDED))
 
     # --- Session's commands --------------------------------------------------------------------
+    # Those that need a run go to the child (started on the first); the others stay local
+    # until there is one.
     def start(self, config: TrainConfig | None = None) -> Notice:
         return self._call("start", config)
-
-    def pause(self) -> Notice:
-        return self._call("pause") if self._process is not None else self._snapshot.notice
 
     def step(self, d_steps: int | None = None, g_steps: int | None = None) -> Notice:
         return self._call("step", d_steps, g_steps)
@@ -178,14 +184,17 @@ class ProcessSession:
     def resume(self, path) -> Notice:
         return self._call("resume", str(path))
 
+    def pause(self) -> Notice:
+        return self._call("pause") if self._live() else self._local.pause()
+
     def update(self, **changes) -> Notice:
-        return self._call("update", **changes)
+        return self._call("update", **changes) if self._live() else self._local.update(**changes)
 
     def restore(self) -> Notice:
-        return self._call("restore")
+        return self._call("restore") if self._live() else self._local.restore()
 
     def notify(self, notice: Notice) -> Notice:
-        return self._call("notify", notice)
+        return self._call("notify", notice) if self._live() else self._local.notify(notice)
 
     def with_run(self, fn):
         """fn(run) in the child, between steps; fn must be picklable (see the module's note).
@@ -196,6 +205,7 @@ class ProcessSession:
         return self._ask(None, "with_trainer", (fn,)) if self._live() else None
 
     def _live(self) -> bool:
+        """Whether a child holds the session now (else the local Session does)."""
         return self._process is not None and not self._stopped
 
     def has_run(self) -> bool:
@@ -203,22 +213,23 @@ class ProcessSession:
 
     @property
     def config(self) -> TrainConfig:
-        """The config the next fresh run would use (the child's, once there is one)."""
-        return self._ask(self._initial, "config") if self._live() else self._initial
+        """The config the next fresh run would use."""
+        return self._ask(self._local.config, "config") if self._live() else self._local.config
 
     @property
     def step_count(self) -> int:
         """The run's step as last pushed, without counting as watching."""
-        return self._snapshot.step
+        return self._snapshot.step if self._live() else 0
 
     @property
     def running(self) -> bool:
-        return self._snapshot.state == "running"
+        return self._live() and self._snapshot.state == "running"
 
     def snapshot(self) -> Snapshot:
-        """The latest snapshot the child pushed (its step at most PUSH_EVERY_S old)."""
+        """The latest snapshot the child pushed (its step at most PUSH_EVERY_S old), or the
+        local Session's before there is a child."""
         self.last_seen = time.monotonic()
-        return self._snapshot
+        return self._snapshot if self._live() else self._local.snapshot()
 
     def stop(self) -> None:
         """End the run and its process."""
@@ -228,6 +239,7 @@ class ProcessSession:
             self._stopped = True
             process, conn = self._process, self._conn
         if process is None:
+            self._local.stop()
             return
         try:
             conn.send(None)

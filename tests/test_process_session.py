@@ -127,3 +127,17 @@ def test_a_run_process_that_dies_is_reported_and_the_next_command_starts_afresh(
     assert session.step().code == "run_process_ended"     # this command learns it ...
     assert session.step().code == "stepped" and session.snapshot().step == 1   # ... the next is fresh
     assert "press Start or Step for a fresh one" in notice_text(Notice("run_process_ended"))
+
+
+def test_edits_and_notices_before_any_run_cost_no_process(session):
+    # A student who opens a lesson link and edits the controls, or whom the run cap refuses,
+    # gets no process; the edits are in the run once there is one.
+    assert session.update(lr_d=0.002, width=24).code == "applied"
+    session.notify(Notice("cap_reached", (("count", 2),)))
+    assert session.snapshot().notice.code == "cap_reached" and session.pause().code == "cap_reached"
+    with pytest.raises(ConfigError):
+        session.update(d_steps=2.5)
+    assert session._process is None and session.config.lr_d == 0.002
+    session.step()
+    config = session.with_trainer(operator.attrgetter("config"))
+    assert (config.lr_d, config.width) == (0.002, 24)
