@@ -6,8 +6,9 @@ The app is launched in-process on 127.0.0.1 (a free port) and driven through gra
 browsers would: each visitor starts a run, polls the page tick about once a second, and now and
 then edits a learning rate, pauses and resumes, steps, walks the latent space and exports files
 (each of these once right after Start, then at random).
-Reports: errors (must be 0), RSS at start and end, trainer threads left after the visitors
-leave (must be 0 within 30 s), and the size of Gradio's temp folder (its cache, where exports,
+The registry is the served app's: each run in its own process (process_session.py).
+Reports: errors (must be 0), RSS at start and end, trainer threads and run processes left after
+the visitors leave (must be 0 within 30 s), and the size of Gradio's temp folder (its cache, where exports,
 GIFs and uploads live) every 30 s: flat means it stops growing once the oldest files reach the
 app's retention age (exports.KEEP_FILES_S, swept every minute by delete_cache), while the
 visitors keep working. --quick: 2 visitors for 20 s (a smoke test of the script).
@@ -23,8 +24,9 @@ import threading
 import time
 from pathlib import Path
 
-from bench.common import control_args, rss_mb, serve, trainer_threads
+from bench.common import control_args, rss_mb, run_processes, run_processes_mb, serve, trainer_threads
 from playground.config import TrainConfig
+from playground.process_session import ProcessSession
 from playground.registry import SessionRegistry
 from playground.trainer import set_threads
 
@@ -90,6 +92,11 @@ class Visitor:
             time.sleep(1.0)
 
 
+def memory_mb() -> float:
+    """The server's RSS plus its run processes' own memory (their USS)."""
+    return rss_mb() + run_processes_mb()
+
+
 def soak(url: str, registry: SessionRegistry, args, temp: Path) -> dict:
     """The visitors' whole stay and their leaving; the figures to report."""
     errors: list[str] = []
@@ -101,24 +108,25 @@ def soak(url: str, registry: SessionRegistry, args, temp: Path) -> dict:
     for worker in workers:
         worker.start()
     time.sleep(min(30.0, args.seconds / 4))          # warm-up: every run built and training
-    series = [(time.monotonic() - started, folder_bytes(temp), rss_mb())]
+    series = [(time.monotonic() - started, folder_bytes(temp), memory_mb())]
     running_mid = registry.running_count()
     next_sample = time.monotonic() + 30
     while any(worker.is_alive() for worker in workers):
         time.sleep(0.5)
         if time.monotonic() >= next_sample:
-            series.append((time.monotonic() - started, folder_bytes(temp), rss_mb()))
+            series.append((time.monotonic() - started, folder_bytes(temp), memory_mb()))
             next_sample += 30
-    series.append((time.monotonic() - started, folder_bytes(temp), rss_mb()))
+    series.append((time.monotonic() - started, folder_bytes(temp), memory_mb()))
     steps = [s.snapshot().step for v in visitors
              if (s := registry.find(v.client.session_hash)) is not None]
     for visitor in visitors:                         # the visitors leave (tabs close)
         visitor.client.close()
     left = time.monotonic()
-    while trainer_threads() and time.monotonic() - left < 30:
+    while (trainer_threads() or run_processes()) and time.monotonic() - left < 30:
         time.sleep(0.5)
     return {"errors": errors, "counts": counts, "series": series, "running_mid": running_mid,
-            "steps": steps, "threads_left": trainer_threads(), "gone_after": time.monotonic() - left}
+            "steps": steps, "threads_left": trainer_threads(), "processes_left": run_processes(),
+            "gone_after": time.monotonic() - left}
 
 
 def report(args, r: dict) -> bool:
@@ -130,13 +138,14 @@ def report(args, r: dict) -> bool:
     print(f"errors: {len(r['errors'])}")
     for line in r["errors"][:10]:
         print("  ", line)
-    print(f"RSS: {rss_start:.0f} MB after warm-up -> {rss_end:.0f} MB at the end ({rss_end - rss_start:+.0f} MB)")
+    print(f"memory (server RSS + run processes' own): {rss_start:.0f} MB after warm-up -> {rss_end:.0f} MB at the end ({rss_end - rss_start:+.0f} MB)")
     print(f"temp folder: {disk_start / 2**20:.1f} MB -> {disk_end / 2**20:.1f} MB")
-    print("every 30 s (s: temp MB, RSS MB): "
+    print("every 30 s (s: temp MB, memory MB): "
           + ", ".join(f"{t:.0f}: {b / 2**20:.1f}, {m:.0f}" for t, b, m in r["series"]))
-    print(f"trainer threads left: {r['threads_left']} ({r['gone_after']:.1f} s after the visitors left)")
+    print(f"trainer threads left: {r['threads_left']}, run processes left: {r['processes_left']} "
+          f"({r['gone_after']:.1f} s after the visitors left)")
     judged = args.seconds >= 120              # a short soak is all warm-up: RSS not judged
-    ok = not r["errors"] and r["threads_left"] == 0 and (rss_end - rss_start < 100 or not judged)
+    ok = not r["errors"] and r["threads_left"] == 0 and r["processes_left"] == 0 and (rss_end - rss_start < 100 or not judged)
     print(("PASS" if ok else "FAIL") + ("" if judged else " (RSS growth not judged: under 120 s)"))
     return ok
 
@@ -155,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
 
     set_threads(1)                                   # as app.py does
     limit_malloc_arenas()
-    registry = SessionRegistry(max_running=args.visitors)
+    registry = SessionRegistry(max_running=args.visitors, session_class=ProcessSession)   # as served
     with serve(registry, heartbeat_s="1") as url:
         result = soak(url, registry, args, temp)
     return 0 if report(args, result) else 1
