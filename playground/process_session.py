@@ -1,6 +1,6 @@
 """ProcessSession: a Session whose run trains in a process of its own, not in the web server's.
 
-    session = ProcessSession(config)     # nothing starts yet: the process comes with the first command
+    session = ProcessSession(config)     # no process until a command needs a run
     session.start()                      # the same commands, notices and snapshots as Session
     snap = session.snapshot()            # the child's latest snapshot, pushed a few times a second
 
@@ -10,9 +10,10 @@ at 1 Hz cost the server about 0.3 core of GIL time, and the run fell to 0.6-0.7 
 (bench/follow.py, bench/RESULTS.md §15). In its own process the run has its own GIL and its own
 core; the server and the followers share the other.
 
-How: the child (forked from a fork server that has already imported torch and the core and
-stepped a tiny run, fork_warmup.py, so a new one builds its run in milliseconds) holds a real Session and answers one command at
-a time over a pipe: (name, args, kwargs) in, (outcome, value, snapshot) out. A pusher thread
+How: the child holds a real Session and answers one command at a time over a pipe: (name,
+args, kwargs) in, (outcome, value, snapshot) out. It is forked from a fork server that has
+already imported torch and the core and stepped a tiny run (fork_warmup.py), so a new one
+builds its run in milliseconds. A pusher thread
 in the child sends the snapshot whenever it changes, at most every PUSH_EVERY_S, so the
 server's page ticks read the latest one without asking. Errors raised by a command (a
 ConfigError, a DataError...) are raised again here. `with_run` / `with_trainer` send their
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import pickle
 import queue
 import threading
 import time
@@ -73,7 +75,7 @@ def _child_main(conn, config: TrainConfig, threads: int) -> None:
                 target = getattr(session, name)
                 outcome = ("ok", target(*args, **kwargs) if callable(target) else target)
             except Exception as error:    # the caller's to handle, as in one process
-                outcome = ("error", error)
+                outcome = ("error", _sendable(error))
             with send_lock:
                 conn.send(("reply", *outcome, session.snapshot()))
     except (EOFError, OSError):
@@ -81,6 +83,16 @@ def _child_main(conn, config: TrainConfig, threads: int) -> None:
     finally:
         done.set()
         session.stop()
+
+
+def _sendable(error: Exception) -> Exception:
+    """`error` if it survives pickling (ours do), else a RuntimeError with its type and words:
+    an error that cannot cross the pipe must not take the child down with it."""
+    try:
+        pickle.loads(pickle.dumps(error))
+        return error
+    except Exception:
+        return RuntimeError(f"{type(error).__name__}: {error}")
 
 
 class ProcessSession:
@@ -110,6 +122,7 @@ class ProcessSession:
                                          daemon=True)
         self._process.start()
         theirs.close()
+        self._snapshot = self._local.snapshot()          # until the child's first message
         self._conn, self._replies = ours, queue.Queue()   # a fresh queue: no stale "gone"
         threading.Thread(target=self._receive, args=(ours, self._replies),
                          name="gan-run-receiver", daemon=True).start()

@@ -95,7 +95,7 @@ def test_the_served_app_trains_a_visitors_run_in_its_own_process(served):
     client = gradio_client.Client(url, verbose=False, download_files=False)
     try:
         assert message(client.predict(*control_args(client, "/start", TINY), api_name="/start")) == "Training."
-        wait_until(lambda: step_of(client) > 20, 30, "the run to advance")
+        wait_until(lambda: step_of(client) > 20, 60, "the run to advance")
         session = registry.get(client.session_hash)
         assert session._process.is_alive() and trainer_threads() == before   # no thread here
         client.close()          # the tab is gone: the run stops, and its process ends
