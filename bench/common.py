@@ -284,37 +284,6 @@ def trainer_threads() -> int:
     return sum(1 for t in threading.enumerate() if t.name == TRAINER_THREAD)
 
 
-def _run_process_list() -> list:
-    """The live run processes (process_session.ProcessSession children): what the fork server,
-    a child of this process, has forked."""
-    import psutil
-    found = []
-    for child in psutil.Process().children():
-        try:
-            if "multiprocessing.forkserver" in " ".join(child.cmdline()):
-                found += [p for p in child.children() if p.status() != psutil.STATUS_ZOMBIE]
-        except psutil.NoSuchProcess:
-            pass
-    return found
-
-
-def run_processes() -> int:
-    """How many run processes are alive."""
-    return len(_run_process_list())
-
-
-def run_processes_mb() -> float:
-    """The run processes' own memory (USS: what is not shared with the fork server), in MB."""
-    import psutil
-    total = 0
-    for process in _run_process_list():
-        try:
-            total += process.memory_full_info().uss
-        except psutil.NoSuchProcess:
-            pass
-    return total / 2**20
-
-
 def trainer_thread_ids() -> list[int]:
     """The kernel thread ids of this process's Session workers (for CpuMeter / schedstat)."""
     return [t.native_id for t in threading.enumerate() if t.name == TRAINER_THREAD]

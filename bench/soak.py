@@ -24,7 +24,9 @@ import threading
 import time
 from pathlib import Path
 
-from bench.common import control_args, rss_mb, run_processes, run_processes_mb, serve, trainer_threads
+import psutil
+
+from bench.common import control_args, rss_mb, serve, trainer_threads
 from playground.config import TrainConfig
 from playground.process_session import ProcessSession
 from playground.registry import SessionRegistry
@@ -34,6 +36,35 @@ CONFIGS = [TrainConfig(width=32, depth=2, batch_size=64, z_dim=2),
            TrainConfig(dataset="digits", image_size=8, width=64, depth=2, batch_size=32, z_dim=16),
            TrainConfig(dataset="grid", loss="hinge", width=32, depth=2, batch_size=64)]
 STARTED = "Training."          # the message of a successful Start (ui/wording.py NOTICES)
+
+
+def _run_process_list() -> list:
+    """The live run processes (process_session.ProcessSession children): what the fork server,
+    a child of this process, has forked."""
+    found = []
+    for child in psutil.Process().children():
+        try:
+            if "multiprocessing.forkserver" in " ".join(child.cmdline()):
+                found += [p for p in child.children() if p.status() != psutil.STATUS_ZOMBIE]
+        except psutil.NoSuchProcess:
+            pass
+    return found
+
+
+def run_processes() -> int:
+    """How many run processes are alive."""
+    return len(_run_process_list())
+
+
+def run_processes_mb() -> float:
+    """The run processes' own memory (USS: what is not shared with the fork server), in MB."""
+    total = 0
+    for process in _run_process_list():
+        try:
+            total += process.memory_full_info().uss
+        except psutil.NoSuchProcess:
+            pass
+    return total / 2**20
 
 
 def folder_bytes(path: Path) -> int:
