@@ -88,8 +88,7 @@ def cpu_seconds(run: psutil.Process | None, viewer: psutil.Process | None) -> di
 
 def window_rate(session, seconds: float, viewer: psutil.Process | None = None) -> float:
     """The run's steps/s over `seconds`; prints the cores each part used meanwhile."""
-    child = getattr(session, "_process", None)          # a ProcessSession's run process
-    run = psutil.Process(child.pid) if child is not None else None
+    run = psutil.Process(session.run_pid) if session.run_pid is not None else None
     first, began, cpu = session.snapshot().step, time.monotonic(), cpu_seconds(run, viewer)
     time.sleep(seconds)
     rate = (session.snapshot().step - first) / (time.monotonic() - began)

@@ -55,9 +55,7 @@ def answer(registry, keys: list[str]) -> None:
     for key in list(keys):
         session = registry.find(key)
         if session is not None:          # not session.snapshot(): reading it counts as watching
-            process = getattr(session, "_process", None)     # a ProcessSession's run process
-            sessions[key] = {"step": session.step_count,
-                             "run_pid": process.pid if process is not None else None,
+            sessions[key] = {"step": session.step_count, "run_pid": session.run_pid,
                              "running": session.running, "last_seen": session.last_seen}
     print(PREFIX, json.dumps({"t": time.monotonic(), "sessions": sessions,
                               "tids": trainer_thread_ids()}), flush=True)

@@ -230,6 +230,11 @@ class ProcessSession:
         return self._ask(self._local.config, "config") if self._live() else self._local.config
 
     @property
+    def run_pid(self) -> int | None:
+        """The pid of the process the run trains in (None before there is one)."""
+        return self._process.pid if self._live() else None
+
+    @property
     def step_count(self) -> int:
         """The run's step as last pushed, without counting as watching."""
         return self._snapshot.step if self._live() else 0

@@ -234,6 +234,8 @@ class Session(Worker):
         """Whether a run exists (built by Start, Step, Reset or a resume)."""
         return self.run is not None
 
+    run_pid = None                # the run trains in this process (process_session: its own)
+
     @property
     def step_count(self) -> int:
         """The run's step, without counting as watching (snapshot() does: the idle sweep)."""
