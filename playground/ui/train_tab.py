@@ -2,8 +2,8 @@
 
 Laid out for a projector (1280×720): the lesson picker, the run buttons and the status on one
 row; right below, the two views that carry a lesson (the samples and D(x)/D(G(z))) side by
-side with a side panel of tabs (Lesson, Controls, Advanced, Share, Files), so the controls
-never push the views down; the other charts, history and slow motion run full width below.
+side with the message area over a side panel of tabs (Lesson, Controls, Advanced, Share,
+Files), so the controls never push the views down; the other charts, history and slow motion run full width below.
 On a phone the columns stack: the samples come right after Start, then D(x), then the lesson.
 Handlers are in train_handlers.py and the page refresh in tick.py.
 """
@@ -40,9 +40,8 @@ def _views(page: Page) -> None:
 
 
 def _below(page: Page) -> None:
-    """Full width under the views: the message, findings, the other charts, history, slow motion."""
+    """Full width under the views: findings, the other charts, history, slow motion."""
     blank = charts.empty_figure(tick.BLANK)
-    page.add(gr.Markdown("", elem_id="message"))
     with gr.Row():
         page.add(gr.Button("D step", elem_id="d_step", size="sm"))
         page.add(gr.Button("G step", elem_id="g_step", size="sm"))
@@ -131,9 +130,14 @@ def build_train_tab(handlers: TrainHandlers, timer: gr.Timer) -> Page:
     # On a phone the columns stack: samples, D(x), then the lesson and controls, then the rest.
     with gr.Row():
         _views(page)
-        with gr.Column(scale=2, min_width=260, elem_id="side_panel") as side_panel:
-            _side_panel(page, first)
-        page.add(side_panel, name="side_panel")
+        # The message area heads the right-hand column: on a projector it is on the first
+        # screen beside the views (under them it sat 1.5 screens down, out of the class's
+        # sight), and it stays when a follower's page hides the side panel below it.
+        with gr.Column(scale=2, min_width=260):
+            page.add(gr.Markdown("", elem_id="message"))
+            with gr.Column(elem_id="side_panel") as side_panel:
+                _side_panel(page, first)
+            page.add(side_panel, name="side_panel")
     _below(page)
     page.add(gr.State(None), name="sent")
     _bind(page, handlers, timer)
