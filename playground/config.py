@@ -257,8 +257,6 @@ def _check_combination(config: TrainConfig) -> None:
     """Rules that involve two keys."""
     if config.arch == "dcgan" and not config.is_image:
         raise ConfigError("arch", "dcgan", f"'mlp' for point data (dataset={config.dataset!r})")
-    if config.arch == "dcgan" and config.image_size < 16:
-        raise ConfigError("image_size", config.image_size, "16, 28, 32 or 64 with arch='dcgan'")
 
 
 def check_live(changes: dict[str, Any]) -> None:

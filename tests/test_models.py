@@ -14,14 +14,14 @@ def seeded(seed=0):
     torch.manual_seed(seed)
 
 
-@pytest.mark.parametrize("size, layout", [(16, (4, 2)), (28, (7, 2)), (32, (4, 3)), (64, (4, 4))])
+@pytest.mark.parametrize("size, layout", [(8, (4, 1)), (16, (4, 2)), (28, (7, 2)), (32, (4, 3)), (64, (4, 4))])
 def test_dcgan_layout_multiplies_back_to_the_size(size, layout):
     base, doublings = dcgan_layout(size)
     assert (base, doublings) == layout
     assert base * 2 ** doublings == size and 3 <= base <= 7 and doublings >= 1
 
 
-@pytest.mark.parametrize("size", [16, 28, 32, 64])
+@pytest.mark.parametrize("size", [8, 16, 28, 32, 64])
 @pytest.mark.parametrize("channels", [1, 3])
 def test_dcgan_shapes_and_range(size, channels):
     seeded()
