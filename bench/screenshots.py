@@ -10,6 +10,8 @@ free local port, then, as a lecturer would:
      390×844, the whole page (a phone)                                     -> train_phone.png
   2. digits_dcgan at 1400×900: Start, train --digits-s seconds, the page  -> train_digits.png
   3. the Latent space tab of that digits run: 12 frames, Interpolate      -> latent.png
+  4. wgan_gp_grid's two acts at 1280×720 (first screen): the cloud after --wgan-early steps
+     -> wgan_cloud.png, the clusters after --wgan-late steps                -> wgan_clusters.png
 For each size it prints where the run bar, the samples and D(x)/D(G(z)) are on the first
 screen (CSS pixels), so a layout change can be judged without opening the pictures.
 Training time is the page's own "elapsed N s" (time spent training): on a busy machine that is
@@ -115,18 +117,40 @@ def digits_pictures(browser, url: str, seconds: float, out: Path) -> list[Path]:
     return shots
 
 
+def wgan_pictures(browser, url: str, early: int, late: int, out: Path) -> list[Path]:
+    """wgan_gp_grid on a projector: the fakes a cloud at step `early`, on the clusters at `late`."""
+    app = AppPage(browser.new_context(viewport=PROJECTOR), url)
+    try:
+        app.choose_lesson("wgan_gp_grid")
+        app.click("start")
+        shots = []
+        for step, name in ((early, "wgan_cloud.png"), (late, "wgan_clusters.png")):
+            app.wait_step_above(step, timeout_s=late / 5 + 120)   # >= 5 steps/s on a busy machine
+            app.page.wait_for_timeout(2500)                       # a tick with this step's fakes
+            print(f"wgan_gp_grid: {app.status()}")
+            shots.append(app.screenshot(out / name, full_page=False))
+        app.pause()
+    finally:
+        app.context.close()
+    return shots
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ring-s", type=float, default=25, help="seconds of ring_stable training")
     parser.add_argument("--digits-s", type=float, default=30, help="seconds of digits_dcgan training")
+    parser.add_argument("--wgan-early", type=int, default=700, help="wgan_gp_grid step of the cloud")
+    parser.add_argument("--wgan-late", type=int, default=4500, help="wgan_gp_grid step of the clusters")
     parser.add_argument("--out", type=Path, default=None, help="folder (default assets/)")
     parser.add_argument("--quick", action="store_true", help="4 s each, into test-artifacts/screenshots")
     args = parser.parse_args(argv)
     if args.quick:
         args.ring_s = args.digits_s = 4
+        args.wgan_early, args.wgan_late = 20, 40
     out = args.out or (ROOT / "test-artifacts" / "screenshots" if args.quick else ROOT / "assets")
     shots = shoot(out, lambda browser, url: ring_pictures(browser, url, args.ring_s, out)
-                  + digits_pictures(browser, url, args.digits_s, out))
+                  + digits_pictures(browser, url, args.digits_s, out)
+                  + wgan_pictures(browser, url, args.wgan_early, args.wgan_late, out))
     return 0 if shots else 2
 
 
