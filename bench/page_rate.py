@@ -123,8 +123,8 @@ def measure(app: ServedApp, page, local: LocalRun, args) -> list[dict]:
             else:
                 t0, s0, tid, _ = run.state()
                 pid = app.process.pid
-                if run.run_pid() is not None:          # the served app: the run's own process
-                    pid, tid = run.run_pid(), None
+                if (own := run.run_pid()) is not None:     # the served app: the run's own process
+                    pid, tid = own, None
             with CpuMeter(server=app.process, trainer=(pid, tid)) as cpu:
                 page.wait(args.window)
                 if mode == "headless":

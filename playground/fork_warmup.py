@@ -19,8 +19,9 @@ from .digit_classifier import digit_classifier
 from .run import Run
 
 torch.set_num_threads(1)
+# The digit lessons' own size (8x8), so the fork server holds the digits they train on.
 for _config in (TrainConfig(width=8, depth=1, batch_size=8),
-                TrainConfig(dataset="digits", arch="dcgan", image_size=16, width=8, batch_size=8)):
+                TrainConfig(dataset="digits", arch="dcgan", image_size=8, width=8, batch_size=8)):
     _run = Run(_config, every=1)
     _run.train(1)                   # a step and an evaluation: the metrics' imports are made too
 digit_classifier()

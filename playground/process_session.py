@@ -198,16 +198,23 @@ class ProcessSession:
         return self._call("resume", str(path))
 
     def pause(self) -> Notice:
-        return self._call("pause") if self._live() else self._local.pause()
+        return self._child_or_local("pause")
 
     def update(self, **changes) -> Notice:
-        return self._call("update", **changes) if self._live() else self._local.update(**changes)
+        return self._child_or_local("update", **changes)
 
     def restore(self) -> Notice:
-        return self._call("restore") if self._live() else self._local.restore()
+        return self._child_or_local("restore")
 
     def notify(self, notice: Notice) -> Notice:
-        return self._call("notify", notice) if self._live() else self._local.notify(notice)
+        return self._child_or_local("notify", notice)
+
+    def _child_or_local(self, name: str, *args, **kwargs) -> Notice:
+        """A command that needs no run: the child's Session answers it once there is a child,
+        the local one before."""
+        if self._live():
+            return self._call(name, *args, **kwargs)
+        return getattr(self._local, name)(*args, **kwargs)
 
     def with_run(self, fn):
         """fn(run) in the child, between steps; fn must be picklable (see the module's note).

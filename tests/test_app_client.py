@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import psutil
 import pytest
 
 gradio_client = pytest.importorskip("gradio_client")
@@ -97,9 +98,10 @@ def test_the_served_app_trains_a_visitors_run_in_its_own_process(served):
         assert message(client.predict(*control_args(client, "/start", TINY), api_name="/start")) == "Training."
         wait_until(lambda: step_of(client) > 20, 60, "the run to advance")
         session = registry.get(client.session_hash)
-        assert session._process.is_alive() and trainer_threads() == before   # no thread here
+        pid = session.run_pid
+        assert psutil.pid_exists(pid) and trainer_threads() == before   # no thread here
         client.close()          # the tab is gone: the run stops, and its process ends
-        wait_until(lambda: not session._process.is_alive(), 20, "the closed visitor's process to end")
+        wait_until(lambda: not psutil.pid_exists(pid), 20, "the closed visitor's process to end")
         assert len(registry) == 0
     finally:
         client.close()

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import operator
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import psutil
 import pytest
 import torch
 
@@ -40,7 +42,7 @@ def session():
 def test_the_run_trains_in_another_process_and_its_snapshots_come_back(session):
     assert session.snapshot().state == "idle" and not session.has_run()
     assert session.start().code == "started"
-    assert session._process.pid != os.getpid()
+    assert session.run_pid not in (None, os.getpid())
     wait_until(lambda: session.snapshot().step >= 20, 60, "20 steps in the run's process")
     assert session.running and session.snapshot().samples is not None
     assert session.pause().code == "paused"
@@ -82,9 +84,9 @@ def test_a_refusal_is_raised_here_with_its_field_and_words(session):
 
 def test_stop_ends_the_process_and_later_commands_do_nothing(session):
     session.step()
-    process = session._process
+    pid = session.run_pid
     session.stop()
-    assert not process.is_alive()
+    assert not psutil.pid_exists(pid)       # ended and reaped
     assert session.start().code == "closed" and session.with_run(len) is None
 
 
@@ -121,7 +123,7 @@ def test_app_py_as_the_childs_main_module_builds_nothing():
 def test_a_run_process_that_dies_is_reported_and_the_next_command_starts_afresh(session):
     session.step()
     session.step()
-    session._process.kill()                   # what the kernel's OOM killer would do
+    os.kill(session.run_pid, signal.SIGKILL)  # what the kernel's OOM killer would do
     wait_until(lambda: session.snapshot().notice.code == "run_process_ended", 20, "the page to be told")
     assert session.snapshot().state == "stopped" and not session.running
     assert session.step().code == "run_process_ended"     # this command learns it ...
@@ -137,7 +139,7 @@ def test_edits_and_notices_before_any_run_cost_no_process(session):
     assert session.snapshot().notice.code == "cap_reached" and session.pause().code == "cap_reached"
     with pytest.raises(ConfigError):
         session.update(d_steps=2.5)
-    assert session._process is None and session.config.lr_d == 0.002
+    assert session.run_pid is None and session.config.lr_d == 0.002
     session.step()
     config = session.with_trainer(operator.attrgetter("config"))
     assert (config.lr_d, config.width) == (0.002, 24)

@@ -3,7 +3,8 @@
 Laid out for a projector (1280×720): the lesson picker, the run buttons and the status on one
 row; right below, the two views that carry a lesson (the samples and D(x)/D(G(z))) side by
 side with the message area over a side panel of tabs (Lesson, Controls, Advanced, Share,
-Files), so the controls never push the views down; the other charts, history and slow motion run full width below.
+Files), so the controls never push the views down; the other charts, history and slow motion
+run full width below.
 On a phone the columns stack: the samples come right after Start, then D(x), then the lesson.
 Handlers are in train_handlers.py and the page refresh in tick.py.
 """
