@@ -111,8 +111,12 @@ def test_mode_collapse_on_the_ring():
     # One bad evaluation is not a trend; half the modes or more is not collapse.
     assert diagnose(history(), "nonsaturating", [ring_eval(100, 8), ring_eval(200, 2)]) == []
     assert diagnose(history(), "nonsaturating", [ring_eval(100, 4), ring_eval(200, 4)]) == []
-    # Nothing covered at all is "not learned yet", not collapse.
+    # Nothing covered at all is "not learned yet", not collapse ...
     assert diagnose(history(), "nonsaturating", [ring_eval(100, 0), ring_eval(200, 0)]) == []
+    # ... but a collapsed G caught between two clusters for one evaluation is still collapsed.
+    hopped = [ring_eval(100, 8), ring_eval(200, 2), ring_eval(300, 0)]
+    hop = diagnose(history(), "nonsaturating", hopped)
+    assert codes(hop) == ["mode_collapse"] and "2 of 8" in hop[0].message
     grid = [ring_eval(100, 10, 25), ring_eval(200, 11, 25)]
     assert codes(diagnose(history(), "wgan_gp", grid)) == ["mode_collapse"]
 
