@@ -39,6 +39,12 @@ class AppPage:
         if wait:
             self.ready()
 
+    def __enter__(self) -> "AppPage":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.context.close()           # the page's browser context, and with it its session
+
     def ready(self) -> "AppPage":
         """Wait until the app has rendered its run bar and its session is known."""
         self.page.wait_for_selector("#status textarea", timeout=30_000)

@@ -75,8 +75,7 @@ def resized(app: AppPage, size: dict) -> AppPage:
 
 def ring_pictures(browser, url: str, seconds: float, out: Path) -> list[Path]:
     """ring_stable at the three sizes, on one page (one run)."""
-    app = AppPage(browser.new_context(viewport=PROJECTOR), url)
-    try:
+    with AppPage(browser.new_context(viewport=PROJECTOR), url) as app:
         train_for(app, "ring_stable", seconds)
         print(f"ring_stable: {app.status()}")
         shots = []
@@ -86,8 +85,6 @@ def ring_pictures(browser, url: str, seconds: float, out: Path) -> list[Path]:
             show_boxes(app, size)
             shots.append(app.screenshot(out / name, full_page=full))
         app.pause()
-    finally:
-        app.context.close()
     return shots
 
 
@@ -95,8 +92,7 @@ def digits_pictures(browser, url: str, seconds: float, out: Path) -> list[Path]:
     """digits_dcgan's Train tab, then a 12-frame walk in its Latent space tab."""
     from playwright.sync_api import expect
 
-    app = AppPage(browser.new_context(viewport=LAPTOP), url)
-    try:
+    with AppPage(browser.new_context(viewport=LAPTOP), url) as app:
         train_for(app, "digits_dcgan", seconds)
         print(f"digits_dcgan: {app.status()}")
         shots = [app.screenshot(out / "train_digits.png")]
@@ -112,15 +108,12 @@ def digits_pictures(browser, url: str, seconds: float, out: Path) -> list[Path]:
             "() => { const i = document.querySelector('#latent_strip_image img');"
             " return i && i.complete && i.naturalWidth > 0; }", timeout=MINUTE_MS)
         shots.append(app.screenshot(out / "latent.png"))
-    finally:
-        app.context.close()
     return shots
 
 
 def wgan_pictures(browser, url: str, early: int, late: int, out: Path) -> list[Path]:
     """wgan_gp_grid on a projector: the fakes a cloud at step `early`, on the clusters at `late`."""
-    app = AppPage(browser.new_context(viewport=PROJECTOR), url)
-    try:
+    with AppPage(browser.new_context(viewport=PROJECTOR), url) as app:
         app.choose_lesson("wgan_gp_grid")
         app.click("start")
         shots = []
@@ -130,8 +123,6 @@ def wgan_pictures(browser, url: str, early: int, late: int, out: Path) -> list[P
             print(f"wgan_gp_grid: {app.status()}")
             shots.append(app.screenshot(out / name, full_page=False))
         app.pause()
-    finally:
-        app.context.close()
     return shots
 
 
